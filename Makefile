@@ -1,0 +1,36 @@
+# One command per habit. `make run` and `make test` set up .venv on first use.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV ?= .venv
+PY := $(VENV)/bin/python
+
+.PHONY: setup run test lint format ingest eval bench
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+setup: $(VENV)/.installed
+
+run: setup
+	$(PY) app.py
+
+test: setup
+	$(PY) -m pytest -q
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: setup
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+ingest: setup
+	$(PY) -m rag ingest
+
+eval: setup
+	$(PY) -m eval run --out reports/seed
+
+bench: setup
+	$(PY) -m eval bench --out reports/bench

@@ -1,0 +1,293 @@
+"""`python -m rag`: ingest, search, ask and info, as DESIGN.md's contract describes.
+
+In: command-line arguments and `Settings`. Out: text for people, or the JSON of the contract
+with `--json`. Errors are one line on stderr: exit 2 for bad input, 1 for a failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+
+from rag.config import RETRIEVAL_MODES, ConfigError, Settings
+
+
+class UsageError(Exception):
+    """Bad input from the user: exit 2."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m rag", description="Hỏi đáp tài liệu tiếng Việt có trích dẫn."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    ingest = sub.add_parser("ingest", help="nạp một thư mục (mặc định RAG_CORPUS_DIR) vào chỉ mục")
+    ingest.add_argument("path", nargs="?", help="thư mục hoặc tệp")
+    ingest.add_argument("--json", action="store_true")
+
+    remove = sub.add_parser("remove", help="gỡ tài liệu khỏi chỉ mục theo doc_id")
+    remove.add_argument("doc_ids", nargs="+")
+    remove.add_argument("--json", action="store_true")
+
+    for name, text in (("search", "tìm các đoạn liên quan"), ("ask", "hỏi và nhận câu trả lời")):
+        cmd = sub.add_parser(name, help=text)
+        cmd.add_argument("question")
+        cmd.add_argument("-k", type=int, default=None, help="số đoạn (mặc định RAG_TOP_K)")
+        cmd.add_argument("--mode", choices=RETRIEVAL_MODES, default=None)
+        cmd.add_argument("--doc", action="append", default=None, help="chỉ tìm trong doc_id này")
+        cmd.add_argument("--outlet", default=None, help="chỉ tìm bài của cơ quan báo này")
+        cmd.add_argument("--from", dest="date_from", default=None, help="từ ngày YYYY-MM-DD")
+        cmd.add_argument("--to", dest="date_to", default=None, help="đến ngày YYYY-MM-DD")
+        cmd.add_argument("--json", action="store_true")
+
+    info = sub.add_parser("info", help="tình trạng chỉ mục và cấu hình")
+    info.add_argument("--json", action="store_true")
+    return parser
+
+
+def _filters(args):
+    from rag.store import Filters
+
+    for value in (args.date_from, args.date_to):
+        if value is not None and not _is_iso_date(value):
+            raise UsageError(f"Ngày không hợp lệ: {value!r} (dạng YYYY-MM-DD).")
+    return Filters(
+        doc_ids=tuple(args.doc) if args.doc else None,
+        outlet=args.outlet,
+        date_from=args.date_from,
+        date_to=args.date_to,
+    )
+
+
+def _is_iso_date(value: str) -> bool:
+    from datetime import date
+
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        return False
+    return len(value) == 10
+
+
+def _print_json(payload) -> None:
+    print(json.dumps(payload, ensure_ascii=False, indent=2))
+
+
+def _progress_bars() -> tuple[Callable[[str, int, int], None], Callable[[], None]]:
+    from tqdm import tqdm
+
+    labels = {
+        "load": "Đọc tệp",
+        "embed": "Nhúng",
+        "tokenize": "Tách từ",
+        "write": "Ghi Chroma",
+        "bm25": "Chỉ mục BM25",
+    }
+    bars: dict[str, tqdm] = {}
+
+    def update(stage: str, done: int, total: int) -> None:
+        bar = bars.get(stage)
+        if bar is None:
+            bar = bars[stage] = tqdm(
+                total=total,
+                desc=labels.get(stage, stage),
+                unit="",
+                leave=False,
+                disable=None,
+                file=sys.stderr,
+            )
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    def close() -> None:
+        for bar in bars.values():
+            bar.close()
+
+    return update, close
+
+
+def cmd_ingest(args, settings: Settings) -> int:
+    from rag.retrieval import Retriever
+
+    path = Path(args.path) if args.path else Path(settings.corpus_dir)
+    if not path.exists():
+        raise UsageError(f"Không tìm thấy đường dẫn: {path}")
+    retriever = Retriever.from_settings(settings)
+    update, close = _progress_bars()
+    try:
+        report = retriever.store.sync(path, progress=update)
+    finally:
+        close()
+    payload = report.to_json()
+    if args.json:
+        _print_json(payload)
+    else:
+        print(
+            f"Thêm {report.added}, cập nhật {report.updated}, xoá {report.deleted}, "
+            f"giữ nguyên {report.unchanged} tài liệu; chỉ mục có {report.chunks} đoạn."
+        )
+        for p, reason in report.errors:
+            print(f"Bỏ qua {p}: {reason}", file=sys.stderr)
+    succeeded = report.added + report.updated + report.deleted + report.unchanged
+    if not succeeded:
+        if not report.errors:
+            print(f"Không có tệp nào được hỗ trợ trong {path}.", file=sys.stderr)
+        return 2
+    return 0
+
+
+def cmd_remove(args, settings: Settings) -> int:
+    from rag.retrieval import Retriever
+
+    store = Retriever.from_settings(settings).store
+    unknown = [d for d in args.doc_ids if d not in store.snapshot.docs]
+    report = store.remove(args.doc_ids)
+    if args.json:
+        _print_json(report.to_json())
+    else:
+        print(f"Đã gỡ {report.deleted} tài liệu; chỉ mục còn {report.chunks} đoạn.")
+    for d in unknown:
+        print(f"Không có trong chỉ mục: {d}", file=sys.stderr)
+    return 2 if unknown and not report.deleted else 0
+
+
+def cmd_search(args, settings: Settings) -> int:
+    from rag.retrieval import Retriever, check_query
+
+    question = check_query(args.question)
+    filters = _filters(args)
+    retriever = Retriever.from_settings(settings)
+    if not retriever.store.snapshot.chunks:
+        raise UsageError("Chỉ mục trống: hãy chạy `python -m rag ingest` trước.")
+    hits = retriever.search(question, k=args.k, mode=args.mode, filters=filters)
+    if args.json:
+        _print_json(
+            [
+                {
+                    "rank": h.rank,
+                    "doc_id": h.chunk.doc_id,
+                    "title": h.chunk.title,
+                    "chunk_id": h.chunk.chunk_id,
+                    "score": round(h.score, 6),
+                    "text": h.chunk.text,
+                    "start": h.chunk.start,
+                    "end": h.chunk.end,
+                }
+                for h in hits
+            ]
+        )
+        return 0
+    if not hits:
+        print("Không tìm thấy đoạn nào phù hợp.")
+    for h in hits:
+        print(
+            f"[{h.rank}] {h.chunk.title} ({h.chunk.doc_id}, {h.chunk.start}-{h.chunk.end}, "
+            f"điểm {h.score:.4f})"
+        )
+        print("    " + " ".join(h.chunk.text.split())[:400])
+    return 0
+
+
+def cmd_ask(args, settings: Settings) -> int:
+    from rag.answer import Answer
+    from rag.chain import Assistant, Reset
+    from rag.retrieval import check_query
+
+    question = check_query(args.question)
+    filters = _filters(args)
+    assistant = Assistant.from_settings(settings)
+    if not assistant.store.snapshot.chunks:
+        raise UsageError("Chỉ mục trống: hãy chạy `python -m rag ingest` trước.")
+    answer = None
+    for event in assistant.stream(question, k=args.k, mode=args.mode, filters=filters):
+        if isinstance(event, Reset):
+            print(f"\n({event.notice})", file=sys.stderr)
+        elif isinstance(event, Answer):
+            answer = event
+    if args.json:
+        _print_json(answer.to_json())
+        return 0
+    if answer.notice:
+        print(f"({answer.notice})")
+    print(answer.text)
+    for c in answer.citations:
+        source = ", ".join(x for x in (c.title, c.outlet, c.date) if x)
+        flag = "" if c.supported else " (chưa được xác minh)"
+        print(f"[{c.n}] {source} — {c.doc_id}, ký tự {c.start}-{c.end}{flag}")
+        print(f"    «{' '.join(c.quote.split())}»")
+    return 0
+
+
+def cmd_info(args, settings: Settings) -> int:
+    from rag.chain import Assistant
+
+    assistant = Assistant.from_settings(settings)
+    payload = assistant.status()
+    loaded = assistant.store.embedder
+    if args.json:
+        _print_json(payload)
+    else:
+        model = loaded.name + (
+            f" (thay cho {settings.embedding_model}, không tải được)" if loaded.fallback else ""
+        )
+        print(f"Tài liệu: {payload['documents']}, đoạn: {payload['chunks']}")
+        print(f"Mô hình nhúng: {model}")
+        print(f"LLM: {payload['llm'] or 'không (trả lời trích xuất)'}")
+        print(f"Chế độ tìm kiếm: {payload['retrieval_mode']}; dữ liệu: {payload['data_dir']}")
+    return 0
+
+
+COMMANDS = {
+    "ingest": cmd_ingest,
+    "remove": cmd_remove,
+    "search": cmd_search,
+    "ask": cmd_ask,
+    "info": cmd_info,
+}
+
+
+def quiet_libraries() -> None:
+    """Libraries' own chatter (telemetry, progress, deprecations) is not for the user."""
+    warnings.filterwarnings("ignore")
+    logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr)
+    for name in (
+        "chromadb",
+        "httpx",
+        "sentence_transformers",
+        "transformers",
+        "huggingface_hub",
+        "urllib3",
+        "bm25s",
+    ):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    quiet_libraries()
+    from rag.retrieval import QueryError
+    from rag.store import StoreError
+
+    try:
+        settings = Settings.from_env()
+        return COMMANDS[args.command](args, settings)
+    except (UsageError, QueryError, ConfigError) as exc:
+        print(f"Lỗi: {exc}", file=sys.stderr)
+        return 2
+    except StoreError as exc:
+        print(f"Lỗi: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("Đã dừng.", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,195 @@
+"""Retrieval modes over the store: dense (Chroma), lexical (BM25) and hybrid (weighted RRF),
+an optional cross-encoder reranker, metadata filters, and a LangChain `BaseRetriever` face.
+
+In: a question (as typed: accents, old or new tone marks, or none) and `Filters`.
+Out: `Hit`s ranked best first, each holding an original-text `Chunk` of the current snapshot.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from langchain_core.callbacks import CallbackManagerForRetrieverRun
+from langchain_core.documents import Document
+from langchain_core.retrievers import BaseRetriever
+from pydantic import ConfigDict
+
+from rag.chunking import Chunk
+from rag.config import RETRIEVAL_MODES, Settings
+from rag.lexical import top_k
+from rag.store import Filters, Store
+from rag.text import nfc
+
+log = logging.getLogger(__name__)
+
+MAX_QUERY_CHARS = 2000
+RRF_K = 60
+
+
+class QueryError(ValueError):
+    """A question the assistant cannot take; the message is one line for the user."""
+
+
+def check_query(query: str | None) -> str:
+    """The question stripped and in NFC, or QueryError for an empty or oversized one."""
+    text = nfc(query or "").strip()
+    if not text:
+        raise QueryError("Câu hỏi trống: hãy nhập một câu hỏi.")
+    if len(text) > MAX_QUERY_CHARS:
+        raise QueryError(f"Câu hỏi quá dài ({len(text):,} ký tự; tối đa {MAX_QUERY_CHARS:,}).")
+    return text
+
+
+@dataclass(frozen=True)
+class Hit:
+    chunk: Chunk
+    score: float
+    rank: int
+
+
+def reciprocal_rank_fusion(
+    rankings: list[tuple[float, list[int]]], k: int = RRF_K
+) -> list[tuple[int, float]]:
+    """Fuse (weight, ranked positions) lists: score = sum of weight / (k + rank)."""
+    fused: dict[int, float] = {}
+    for weight, ranking in rankings:
+        for rank, pos in enumerate(ranking, 1):
+            fused[pos] = fused.get(pos, 0.0) + weight / (k + rank)
+    return sorted(fused.items(), key=lambda item: (-item[1], item[0]))
+
+
+class Retriever:
+    """Searches the current snapshot of a `Store` in one of the three modes."""
+
+    def __init__(self, store: Store, settings: Settings):
+        self.store = store
+        self.settings = settings
+        self._reranker = None
+        self._reranker_failed = False
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Retriever:
+        """Load the configured embedder (or its offline fallback) and open its store."""
+        from embeddings import load_embedder
+
+        return cls(Store(settings, load_embedder(settings.embedding_model)), settings)
+
+    def search(
+        self,
+        query: str,
+        k: int | None = None,
+        mode: str | None = None,
+        filters: Filters | None = None,
+    ) -> list[Hit]:
+        query = check_query(query)
+        k = k or self.settings.top_k
+        mode = mode or self.settings.retrieval_mode
+        if mode not in RETRIEVAL_MODES:
+            raise QueryError(
+                f"Chế độ tìm kiếm không hợp lệ: {mode!r} (chọn {', '.join(RETRIEVAL_MODES)})."
+            )
+        snapshot = self.store.snapshot
+        reranker = self._get_reranker()
+        pool = max(k * 4, 30) if (mode == "hybrid" or reranker) else k
+        if mode == "lexical":
+            ranked = self._lexical(query, pool, filters)
+        elif mode == "dense":
+            ranked = self._dense(query, pool, filters)
+        else:
+            lexical_w, dense_w = self.settings.rrf_weights
+            ranked = reciprocal_rank_fusion(
+                [
+                    (lexical_w, [p for p, _ in self._lexical(query, pool, filters)]),
+                    (dense_w, [p for p, _ in self._dense(query, pool, filters)]),
+                ]
+            )
+        if reranker:
+            ranked = self._rerank(reranker, query, ranked[:pool])
+        return [
+            Hit(snapshot.chunks[pos], score, rank)
+            for rank, (pos, score) in enumerate(ranked[:k], 1)
+        ]
+
+    def _lexical(self, query: str, n: int, filters: Filters | None) -> list[tuple[int, float]]:
+        snapshot = self.store.snapshot
+        if not snapshot.chunks:
+            return []
+        return top_k(snapshot.lexical.scores(query), n, snapshot.mask(filters))
+
+    def _dense(self, query: str, n: int, filters: Filters | None) -> list[tuple[int, float]]:
+        snapshot = self.store.snapshot
+        if not snapshot.chunks:
+            return []
+        vector = self.store.embedder.embedder.embed_query(query)
+        # Chroma may hold chunks of a sync in progress; only the committed snapshot counts.
+        found = self.store.dense_search(vector, n, filters)
+        return [(snapshot.position[cid], score) for cid, score in found if cid in snapshot.position]
+
+    def _get_reranker(self):
+        name = self.settings.reranker_model
+        if not name or self._reranker_failed:
+            return None
+        if self._reranker is None:
+            try:
+                from sentence_transformers import CrossEncoder
+
+                self._reranker = CrossEncoder(name)
+            except Exception as exc:
+                self._reranker_failed = True
+                log.warning(
+                    "Không tải được mô hình xếp hạng lại '%s' (%s); bỏ qua bước xếp hạng lại.",
+                    name,
+                    str(exc).splitlines()[0] if str(exc) else exc,
+                )
+                return None
+        return self._reranker
+
+    def _rerank(
+        self, reranker, query: str, ranked: list[tuple[int, float]]
+    ) -> list[tuple[int, float]]:
+        if not ranked:
+            return ranked
+        chunks = self.store.snapshot.chunks
+        scores = reranker.predict([(query, chunks[pos].indexed_text) for pos, _ in ranked])
+        order = sorted(
+            zip((p for p, _ in ranked), (float(s) for s in scores), strict=True),
+            key=lambda item: -item[1],
+        )
+        return order
+
+
+def hit_to_document(hit: Hit) -> Document:
+    c = hit.chunk
+    return Document(
+        page_content=c.text,
+        id=c.chunk_id,
+        metadata={
+            "chunk_id": c.chunk_id,
+            "doc_id": c.doc_id,
+            "title": c.title,
+            "outlet": c.outlet,
+            "date": c.date,
+            "start": c.start,
+            "end": c.end,
+            "score": hit.score,
+            "rank": hit.rank,
+        },
+    )
+
+
+class LangChainRetriever(BaseRetriever):
+    """The `BaseRetriever` face of `Retriever`, for LangChain chains."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    retriever: Retriever
+    k: int | None = None
+    mode: str | None = None
+    filters: Filters | None = None
+
+    def _get_relevant_documents(
+        self, query: str, *, run_manager: CallbackManagerForRetrieverRun
+    ) -> list[Document]:
+        hits = self.retriever.search(query, k=self.k, mode=self.mode, filters=self.filters)
+        return [hit_to_document(h) for h in hits]

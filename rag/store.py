@@ -1,0 +1,567 @@
+"""The Chroma collection, its incremental sync by content hash, and the committed snapshot.
+
+In: a folder (or files) of articles and an embedder. Out: Chroma holding chunks, vectors and
+metadata, plus a `Snapshot` (manifest, chunks, BM25 index) that readers load as one unit.
+A snapshot is written to a new folder and made current by an atomic rename, after Chroma has
+been written, so readers never see a half-built index and Chroma and BM25 never disagree:
+dense hits outside the current snapshot are dropped, and an interrupted sync is reconciled
+at the start of the next one. Never changes the stored text: chunks are original slices.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import logging
+import os
+import pickle
+import shutil
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from embeddings import LoadedEmbedder, collection_slug
+from rag.chunking import Chunk, chunk_article, date_to_int
+from rag.config import Settings
+from rag.documents import (
+    SUPPORTED_SUFFIXES,
+    DocumentError,
+    iter_document_paths,
+    load_document,
+)
+from rag.lexical import LexicalIndex, index_tokens
+
+log = logging.getLogger(__name__)
+
+# Bump when loading, cleaning or chunking changes what a file turns into: every file re-ingests.
+PIPELINE_VERSION = 1
+Progress = Callable[[str, int, int], None]
+
+
+class StoreError(RuntimeError):
+    """The index cannot be read or written; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Metadata filters; an unset field does not filter."""
+
+    doc_ids: tuple[str, ...] | None = None
+    outlet: str | None = None
+    date_from: str | None = None  # ISO dates, inclusive
+    date_to: str | None = None
+
+    def __bool__(self) -> bool:
+        return any(v is not None for v in (self.doc_ids, self.outlet, self.date_from, self.date_to))
+
+    def chroma_where(self) -> dict | None:
+        conditions: list[dict] = []
+        if self.doc_ids is not None:
+            conditions.append({"doc_id": {"$in": list(self.doc_ids)}})
+        if self.outlet is not None:
+            conditions.append({"outlet": {"$eq": self.outlet}})
+        if self.date_from is not None:
+            conditions.append({"date_int": {"$gte": date_to_int(self.date_from)}})
+        if self.date_to is not None:
+            conditions.append({"date_int": {"$lte": date_to_int(self.date_to)}})
+            conditions.append({"date_int": {"$gt": 0}})
+        if not conditions:
+            return None
+        return conditions[0] if len(conditions) == 1 else {"$and": conditions}
+
+
+@dataclass
+class IngestReport:
+    added: int = 0
+    updated: int = 0
+    deleted: int = 0
+    unchanged: int = 0
+    chunks: int = 0
+    embedded: int = 0
+    errors: list[tuple[str, str]] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return {
+            "added": self.added,
+            "updated": self.updated,
+            "deleted": self.deleted,
+            "unchanged": self.unchanged,
+            "chunks": self.chunks,
+            "errors": [{"path": p, "reason": r} for p, r in self.errors],
+        }
+
+
+class Snapshot:
+    """What readers see: documents, chunks in a fixed order, their tokens and the BM25 index."""
+
+    def __init__(
+        self,
+        docs: dict[str, dict],
+        chunks: list[Chunk],
+        tokens: list[tuple[list[str], list[str]]],
+        lexical: LexicalIndex | None = None,
+        generation: str = "",
+    ):
+        self.docs = docs
+        self.chunks = chunks
+        self.tokens = tokens
+        self.lexical = lexical if lexical is not None else LexicalIndex.build(tokens)
+        self.generation = generation
+        self.position = {c.chunk_id: i for i, c in enumerate(chunks)}
+        self._doc_ids = np.array([c.doc_id for c in chunks], dtype=object)
+        self._outlets = np.array([c.outlet or "" for c in chunks], dtype=object)
+        self._dates = np.array([date_to_int(c.date) for c in chunks], dtype=np.int64)
+
+    @classmethod
+    def empty(cls) -> Snapshot:
+        return cls({}, [], [])
+
+    def mask(self, filters: Filters | None) -> np.ndarray | None:
+        """Boolean row mask for the lexical scores; None when nothing filters."""
+        if not filters:
+            return None
+        mask = np.ones(len(self.chunks), dtype=bool)
+        if filters.doc_ids is not None:
+            mask &= np.isin(self._doc_ids, list(filters.doc_ids))
+        if filters.outlet is not None:
+            mask &= self._outlets == filters.outlet
+        if filters.date_from is not None:
+            mask &= self._dates >= date_to_int(filters.date_from)
+        if filters.date_to is not None:
+            mask &= (self._dates <= date_to_int(filters.date_to)) & (self._dates > 0)
+        return mask
+
+    def write(self, folder: Path) -> None:
+        folder.mkdir(parents=True)
+        rows = [
+            (
+                c.chunk_id,
+                c.doc_id,
+                c.index,
+                c.text,
+                c.start,
+                c.end,
+                c.title,
+                c.outlet,
+                c.date,
+                c.author,
+            )
+            for c in self.chunks
+        ]
+        with open(folder / "chunks.pkl", "wb") as f:
+            pickle.dump({"rows": rows, "tokens": self.tokens}, f, protocol=5)
+        self.lexical.save(folder)
+        _write_json(
+            folder / "manifest.json",
+            {"pipeline": PIPELINE_VERSION, "docs": self.docs, "chunks": len(rows)},
+        )
+
+    @classmethod
+    def load(cls, folder: Path) -> Snapshot:
+        manifest = json.loads((folder / "manifest.json").read_text("utf-8"))
+        with open(folder / "chunks.pkl", "rb") as f:
+            payload = pickle.load(f)
+        chunks = [Chunk(*row) for row in payload["rows"]]
+        if manifest.get("chunks") != len(chunks):
+            raise ValueError(f"{folder}: manifest and chunk list disagree")
+        lexical = LexicalIndex.load(folder, len(chunks))
+        return cls(manifest["docs"], chunks, payload["tokens"], lexical, folder.name)
+
+
+class Store:
+    """One embedding model's index under `data_dir/<model>`: Chroma collection + snapshots."""
+
+    def __init__(self, settings: Settings, embedder: LoadedEmbedder):
+        self.settings = settings
+        self.embedder = embedder
+        slug = collection_slug(embedder.name)
+        self.collection_name = f"chunks-{slug}"
+        self.home = Path(settings.data_dir) / "index" / slug
+        self._client = None
+        self._collection = None
+        self._snapshot: Snapshot | None = None
+        self._snapshot_key: tuple | None = None
+
+    # -- Chroma -------------------------------------------------------------------------------
+    @property
+    def collection(self):
+        if self._collection is None:
+            self._client = make_chroma_client(self.settings)
+            self._collection = self._client.get_or_create_collection(
+                self.collection_name,
+                embedding_function=None,
+                configuration={"hnsw": {"space": "cosine"}},
+                metadata={"embedding_model": self.embedder.name},
+            )
+        return self._collection
+
+    def dense_search(
+        self, vector: list[float], n: int, filters: Filters | None = None
+    ) -> list[tuple[str, float]]:
+        """(chunk_id, cosine similarity) of the n nearest chunks, best first."""
+        size = self.collection.count()
+        if size == 0:
+            return []
+        where = filters.chroma_where() if filters else None
+        result = self.collection.query(
+            query_embeddings=[vector], n_results=min(n, size), where=where, include=["distances"]
+        )
+        return [
+            (cid, 1.0 - float(d))
+            for cid, d in zip(result["ids"][0], result["distances"][0], strict=True)
+        ]
+
+    def _upsert(self, chunks: list[Chunk], vectors: np.ndarray) -> None:
+        batch = self._client.get_max_batch_size() if self._client else 1000
+        batch = max(1, min(batch, 2000))
+        for i in range(0, len(chunks), batch):
+            part = chunks[i : i + batch]
+            self.collection.upsert(
+                ids=[c.chunk_id for c in part],
+                embeddings=vectors[i : i + batch],
+                documents=[c.text for c in part],
+                metadatas=[c.to_metadata() for c in part],
+            )
+
+    def _delete(self, ids: list[str]) -> None:
+        for i in range(0, len(ids), 2000):
+            self.collection.delete(ids=ids[i : i + 2000])
+
+    # -- snapshot -----------------------------------------------------------------------------
+    @property
+    def snapshot(self) -> Snapshot:
+        """The current snapshot, reloaded when another process has committed a newer one."""
+        pointer = self.home / "CURRENT"
+        try:
+            stat = pointer.stat()
+            key = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+        except FileNotFoundError:
+            key = None
+        if self._snapshot is None or key != self._snapshot_key:
+            self._snapshot = self._load_snapshot() if key else Snapshot.empty()
+            self._snapshot_key = key
+        return self._snapshot
+
+    def _load_snapshot(self) -> Snapshot:
+        name = (self.home / "CURRENT").read_text("utf-8").strip()
+        try:
+            return Snapshot.load(self.home / name)
+        except Exception as exc:  # a damaged snapshot is rebuilt, never fatal
+            log.warning("Chỉ mục từ khóa hỏng (%s); đang dựng lại từ Chroma.", exc)
+            return self._rebuild_from_chroma()
+
+    def _rebuild_from_chroma(self) -> Snapshot:
+        got = self.collection.get(include=["documents", "metadatas"])
+        chunks = sorted(
+            (
+                Chunk.from_metadata(cid, text, meta)
+                for cid, text, meta in zip(
+                    got["ids"], got["documents"], got["metadatas"], strict=True
+                )
+            ),
+            key=lambda c: (c.doc_id, c.index),
+        )
+        docs: dict[str, dict] = {}
+        for c in chunks:
+            doc = docs.setdefault(
+                c.doc_id, {"hash": "", "chunks": [], "title": c.title, "source": "", "root": ""}
+            )
+            doc["chunks"].append(c.chunk_id)
+        snapshot = Snapshot(docs, chunks, [index_tokens(c.indexed_text) for c in chunks])
+        self._commit(snapshot)
+        return snapshot
+
+    def _commit(self, snapshot: Snapshot) -> None:
+        """Write the snapshot to a new folder and make it current with one atomic rename."""
+        self.home.mkdir(parents=True, exist_ok=True)
+        name = f"gen-{time.time_ns()}"
+        snapshot.write(self.home / name)
+        tmp = self.home / "CURRENT.tmp"
+        tmp.write_text(name, "utf-8")
+        os.replace(tmp, self.home / "CURRENT")
+        snapshot.generation = name
+        stat = (self.home / "CURRENT").stat()
+        self._snapshot = snapshot
+        self._snapshot_key = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+        self._prune(keep={name})
+
+    def _prune(self, keep: set[str]) -> None:
+        """Drop old generations, keeping the newest older one for readers still loading it."""
+        old = sorted(
+            (p for p in self.home.glob("gen-*") if p.name not in keep), key=lambda p: p.name
+        )
+        for path in old[:-1]:
+            shutil.rmtree(path, ignore_errors=True)
+
+    @contextlib.contextmanager
+    def _lock(self) -> Iterator[None]:
+        self.home.mkdir(parents=True, exist_ok=True)
+        with open(self.home / "ingest.lock", "w") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    # -- sync ---------------------------------------------------------------------------------
+    def sync(
+        self,
+        root: Path,
+        paths: Iterable[Path] | None = None,
+        *,
+        delete_missing: bool = True,
+        progress: Progress | None = None,
+    ) -> IngestReport:
+        """Make the index match `root` (or just `paths` under it): embed only what changed."""
+        root = Path(root).resolve()
+        if not root.exists():
+            raise StoreError(f"Không tìm thấy đường dẫn: {root}")
+        if root.is_file():
+            paths, root, delete_missing = [root], root.parent, False
+        with self._lock():
+            return self._sync(root, paths, delete_missing, progress or _no_progress)
+
+    def remove(self, doc_ids: Iterable[str]) -> IngestReport:
+        """Take documents out of the index (their files are left alone)."""
+        with self._lock():
+            current = self._fresh_snapshot()
+            gone = [d for d in doc_ids if d in current.docs]
+            report = IngestReport(deleted=len(gone))
+            if gone:
+                self._apply(current, {}, set(gone), report)
+            report.chunks = len(self.snapshot.chunks)
+            return report
+
+    def _fresh_snapshot(self) -> Snapshot:
+        self._snapshot = None
+        current = self.snapshot
+        dirty = self.home / "DIRTY"
+        if dirty.exists() or self.collection.count() != len(current.chunks):
+            current = self._reconcile(current)
+        return current
+
+    def _sync(self, root: Path, paths, delete_missing: bool, progress: Progress) -> IngestReport:
+        current = self._fresh_snapshot()
+        report = IngestReport()
+        files = list(paths) if paths is not None else iter_document_paths(root)
+        seen: set[str] = set()
+        fresh: dict[str, tuple[dict, list[Chunk]]] = {}
+        for n, path in enumerate(files, 1):
+            progress("load", n, len(files))
+            path = Path(path).resolve()
+            doc_id = path.relative_to(root).as_posix() if path.is_relative_to(root) else path.name
+            seen.add(doc_id)
+            if path.suffix.lower() not in SUPPORTED_SUFFIXES:
+                report.errors.append((doc_id, f"loại tệp không được hỗ trợ ({path.suffix})"))
+                continue
+            old = current.docs.get(doc_id)
+            try:
+                digest = _file_hash(path)
+            except OSError as exc:
+                report.errors.append((doc_id, f"không đọc được tệp ({exc.strerror})"))
+                continue
+            if old and old.get("hash") == digest and old.get("pipeline") == PIPELINE_VERSION:
+                report.unchanged += 1
+                continue
+            try:
+                article = load_document(path, root)
+            except DocumentError as exc:
+                # An existing document whose new version is unreadable keeps its old version.
+                report.errors.append((doc_id, str(exc)))
+                continue
+            chunks = chunk_article(article, self._count_tokens, self._max_tokens())
+            record = {
+                "hash": digest,
+                "pipeline": PIPELINE_VERSION,
+                "root": str(root),
+                "source": str(path),
+                "title": article.title,
+                "outlet": article.outlet,
+                "date": article.date,
+                "author": article.author,
+                "chunks": [c.chunk_id for c in chunks],
+            }
+            fresh[doc_id] = (record, chunks)
+            if old:
+                report.updated += 1
+            else:
+                report.added += 1
+        gone: set[str] = set()
+        if delete_missing:
+            gone = {
+                d
+                for d, rec in current.docs.items()
+                if rec.get("root") == str(root) and d not in seen
+            }
+            report.deleted = len(gone)
+        if fresh or gone:
+            report.embedded = self._apply(current, fresh, gone, report, progress)
+        report.chunks = len(self.snapshot.chunks)
+        return report
+
+    def _apply(
+        self,
+        current: Snapshot,
+        fresh: dict[str, tuple[dict, list[Chunk]]],
+        gone: set[str],
+        report: IngestReport,
+        progress: Progress = None,
+    ) -> int:
+        """Write Chroma first, then commit a snapshot; a crash in between is reconciled later."""
+        progress = progress or _no_progress
+        new_chunks = [c for _, chunks in fresh.values() for c in chunks]
+        texts = [c.indexed_text for c in new_chunks]
+        vectors = self._embed(texts, progress)
+        tokens_new = []
+        for n, text in enumerate(texts, 1):
+            tokens_new.append(index_tokens(text))
+            if n % 500 == 0 or n == len(texts):
+                progress("tokenize", n, len(texts))
+        (self.home / "DIRTY").touch()
+        stale = [
+            cid for d in set(fresh) | gone if d in current.docs for cid in current.docs[d]["chunks"]
+        ]
+        keep_new = {c.chunk_id for c in new_chunks}
+        self._delete([cid for cid in stale if cid not in keep_new])
+        progress("write", 0, len(new_chunks))
+        if new_chunks:
+            self._upsert(new_chunks, vectors)
+        progress("write", len(new_chunks), len(new_chunks))
+        docs = {d: rec for d, rec in current.docs.items() if d not in gone and d not in fresh}
+        docs.update({d: rec for d, (rec, _) in fresh.items()})
+        by_id = dict(
+            zip(
+                (c.chunk_id for c in new_chunks),
+                zip(new_chunks, tokens_new, strict=True),
+                strict=True,
+            )
+        )
+        rows: list[tuple[Chunk, tuple]] = []
+        for doc_id in sorted(docs):
+            if doc_id in fresh:
+                rows.extend(by_id[cid] for cid in docs[doc_id]["chunks"])
+            else:
+                rows.extend(
+                    (current.chunks[current.position[cid]], current.tokens[current.position[cid]])
+                    for cid in docs[doc_id]["chunks"]
+                )
+        progress("bm25", 0, 1)
+        snapshot = Snapshot(docs, [r[0] for r in rows], [r[1] for r in rows])
+        self._commit(snapshot)
+        progress("bm25", 1, 1)
+        (self.home / "DIRTY").unlink(missing_ok=True)
+        return len(new_chunks)
+
+    def _reconcile(self, current: Snapshot) -> Snapshot:
+        """After an interrupted sync: drop what Chroma holds beyond the snapshot, and forget
+        documents whose chunks Chroma lost so the next sync embeds them again."""
+        stored = set(self.collection.get(include=[])["ids"])
+        wanted = set(current.position)
+        extra = sorted(stored - wanted)
+        if extra:
+            self._delete(extra)
+        missing = wanted - stored
+        if missing:
+            lost = {c.doc_id for c in current.chunks if c.chunk_id in missing}
+            log.warning(
+                "Chroma thiếu %d đoạn của %d tài liệu; sẽ nạp lại.", len(missing), len(lost)
+            )
+            docs = {d: r for d, r in current.docs.items() if d not in lost}
+            keep = [i for i, c in enumerate(current.chunks) if c.doc_id not in lost]
+            self._delete(
+                [
+                    cid
+                    for cid in wanted - missing
+                    if current.chunks[current.position[cid]].doc_id in lost
+                ]
+            )
+            current = Snapshot(
+                docs, [current.chunks[i] for i in keep], [current.tokens[i] for i in keep]
+            )
+            self._commit(current)
+        (self.home / "DIRTY").unlink(missing_ok=True)
+        return current
+
+    # -- embedding ------------------------------------------------------------------------------
+    def _count_tokens(self, text: str) -> int:
+        return self.embedder.embedder.count_tokens(text)
+
+    def _max_tokens(self) -> int:
+        limit = getattr(self.embedder.embedder, "max_tokens", None) or 512
+        return min(self.settings.chunk_tokens, limit - 16)
+
+    def _embed(self, texts: list[str], progress: Progress) -> np.ndarray:
+        model = self.embedder.embedder
+        out = []
+        step = 256
+        for i in range(0, len(texts), step):
+            out.append(np.asarray(model.embed_array(texts[i : i + step]), dtype=np.float32))
+            progress("embed", min(i + step, len(texts)), len(texts))
+        dim = getattr(model, "dimension", 0)
+        return np.vstack(out) if out else np.zeros((0, dim), dtype=np.float32)
+
+    # -- reading --------------------------------------------------------------------------------
+    def chunk(self, chunk_id: str) -> Chunk | None:
+        snap = self.snapshot
+        pos = snap.position.get(chunk_id)
+        return snap.chunks[pos] if pos is not None else None
+
+    def documents(self) -> list[dict]:
+        """One row per indexed document: doc_id, title, outlet, date, chunks."""
+        return [
+            {
+                "doc_id": d,
+                "title": r.get("title", ""),
+                "outlet": r.get("outlet"),
+                "date": r.get("date"),
+                "chunks": len(r["chunks"]),
+                "source": r.get("source"),
+            }
+            for d, r in sorted(self.snapshot.docs.items())
+        ]
+
+
+def make_chroma_client(settings: Settings):
+    """Embedded PersistentClient under data_dir, or an HttpClient when a host is set."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False)
+    try:
+        if settings.chroma_host:
+            return chromadb.HttpClient(
+                host=settings.chroma_host, port=settings.chroma_port, settings=chroma_settings
+            )
+        path = Path(settings.data_dir) / "chroma"
+        path.mkdir(parents=True, exist_ok=True)
+        return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+    except Exception as exc:
+        where = (
+            f"{settings.chroma_host}:{settings.chroma_port}"
+            if settings.chroma_host
+            else str(Path(settings.data_dir) / "chroma")
+        )
+        raise StoreError(f"Không mở được Chroma ở {where}: {exc}".splitlines()[0]) from exc
+
+
+def _file_hash(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _write_json(path: Path, payload: dict) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(payload, ensure_ascii=False), "utf-8")
+    os.replace(tmp, path)
+
+
+def _no_progress(stage: str, done: int, total: int) -> None:
+    return None

@@ -1,0 +1,129 @@
+"""`python -m rag` as a user runs it: JSON contracts, exit codes and one-line errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import REPO
+
+QUESTION = "Ai là Trưởng Ban chỉ đạo Chương trình số 06-Ctr/ĐUK?"
+
+
+@pytest.fixture
+def run(tmp_path, seed_corpus):
+    corpus = tmp_path / "corpus"
+    shutil.copytree(seed_corpus, corpus)
+    env = {
+        **os.environ,
+        "RAG_DATA_DIR": str(tmp_path / "data"),
+        "RAG_CORPUS_DIR": str(corpus),
+        "RAG_EMBEDDING_MODEL": "hashing",
+        "HF_HUB_OFFLINE": "1",
+        "PYTHONPATH": str(REPO),
+    }
+
+    def _run(*args: str, **extra: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "rag", *args],
+            cwd=tmp_path,
+            env={**env, **extra},
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+
+    _run.corpus = corpus
+    return _run
+
+
+def test_ingest_then_search_finds_kinhtedothi_first(run):
+    ingest = run("ingest", "--json")
+    assert ingest.returncode == 0, ingest.stderr
+    report = json.loads(ingest.stdout)
+    assert {k: report[k] for k in ("added", "updated", "deleted", "unchanged", "errors")} == {
+        "added": 5,
+        "updated": 0,
+        "deleted": 0,
+        "unchanged": 0,
+        "errors": [],
+    }
+    for question in (QUESTION, "Ai la Truong Ban chi dao Chuong trinh so 06-Ctr/DUK?"):
+        search = run("search", question, "--json")
+        assert search.returncode == 0, search.stderr
+        hits = json.loads(search.stdout)
+        assert len(hits) == 5
+        assert set(hits[0]) == {
+            "rank",
+            "doc_id",
+            "title",
+            "chunk_id",
+            "score",
+            "text",
+            "start",
+            "end",
+        }
+        assert hits[0]["doc_id"] == "000_cc43d066e58669a5.txt"
+        assert hits[0]["title"] == (
+            "Đảng uỷ Khối các cơ quan TP chủ động nâng cao chất lượng đảng viên"
+        )
+        original = (run.corpus / hits[0]["doc_id"]).read_text("utf-8")
+        assert original[hits[0]["start"] : hits[0]["end"]] == hits[0]["text"]
+    again = json.loads(run("ingest", "--json").stdout)
+    assert (again["unchanged"], again["added"]) == (5, 0)
+
+
+def test_info_reports_the_offline_fallback_in_one_warning(run):
+    info = run("info", "--json", RAG_EMBEDDING_MODEL="intfloat/multilingual-e5-base")
+    assert info.returncode == 0
+    payload = json.loads(info.stdout)
+    assert payload == {
+        "documents": 0,
+        "chunks": 0,
+        "embedding_model": "hashing",
+        "embedding_fallback": True,
+        "llm": None,
+        "retrieval_mode": "hybrid",
+        "data_dir": payload["data_dir"],
+    }
+    lines = [line for line in info.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "intfloat/multilingual-e5-base" in lines[0]
+    assert "Traceback" not in info.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("search", "   "), "Lỗi: Câu hỏi trống: hãy nhập một câu hỏi."),
+        (("search", "x" * 100_000), "Lỗi: Câu hỏi quá dài (100,000 ký tự; tối đa 2,000)."),
+        (("search", "Lê Minh Đức"), "Lỗi: Chỉ mục trống: hãy chạy `python -m rag ingest` trước."),
+        (("ingest", "khong-co-thu-muc"), "Lỗi: Không tìm thấy đường dẫn: khong-co-thu-muc"),
+        (
+            ("search", "Lê Minh Đức", "--from", "17/2/2023"),
+            "Lỗi: Ngày không hợp lệ: '17/2/2023' (dạng YYYY-MM-DD).",
+        ),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(run, args, message):
+    result = run(*args)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [message]
+
+
+def test_bad_files_are_named_and_nothing_indexed_is_lost(run, tmp_path):
+    assert run("ingest").returncode == 0
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "anh.txt").write_bytes(b"\x00\x01\x02\xff" * 100)
+    result = run("ingest", str(bad), "--json")
+    assert result.returncode == 2
+    assert json.loads(result.stdout)["errors"] == [
+        {"path": "anh.txt", "reason": "không phải tệp văn bản"}
+    ]
+    info = json.loads(run("info", "--json").stdout)
+    assert (info["documents"], info["chunks"] > 0) == (5, True)
