@@ -1,0 +1,743 @@
+"""Answerers and citation verification.
+
+In: a standalone question and the retrieved `Hit`s. Out: an `Answer` whose every claim carries
+a citation [n] to a retrieved passage, with the supporting sentence and its offsets in the
+original file. The extractive answerer picks 1-2 original sentences and marks the answering span;
+the LLM answerer's reply is verified: markers to no passage are removed, weak support is flagged.
+Never rewrites quoted text: quotes and passages are slices of the original article.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from rag.retrieval import Hit
+from rag.text import canonical, fold, has_diacritics, split_sentences, word_tokens
+
+ABSTAIN_TEXT = "Không tìm thấy thông tin này trong tài liệu."
+
+# Calibrated on eval/questions.jsonl (see docs/evaluation.md): below this share of the
+# question's weighted terms found in the best sentence, the evidence is too weak to answer.
+ABSTAIN_THRESHOLD = 0.5
+# A cited claim whose best sentence covers less than this share of its terms is not trusted.
+SUPPORT_THRESHOLD = 0.5
+
+
+@dataclass(frozen=True)
+class Citation:
+    n: int
+    doc_id: str
+    title: str
+    outlet: str | None
+    date: str | None
+    passage: str  # the cited chunk, original text
+    passage_start: int
+    passage_end: int
+    quote: str  # the supporting sentence, original text
+    start: int  # offsets of the quote in the original file text
+    end: int
+    supported: bool
+    chunk_id: str
+    span: tuple[int, int] | None = None  # the answering span in the file, for bold
+
+    def to_json(self) -> dict:
+        return {
+            "n": self.n,
+            "doc_id": self.doc_id,
+            "title": self.title,
+            "outlet": self.outlet,
+            "date": self.date,
+            "passage": self.passage,
+            "quote": self.quote,
+            "start": self.start,
+            "end": self.end,
+            "supported": self.supported,
+        }
+
+
+@dataclass(frozen=True)
+class Answer:
+    text: str
+    citations: tuple[Citation, ...]
+    abstained: bool
+    mode: str  # "extractive" or "llm"
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    question: str = ""
+    standalone_question: str = ""
+    span: str | None = None  # the answering span's text, when the answerer marked one
+    notice: str | None = None  # e.g. the LLM could not be reached
+    hits: tuple[Hit, ...] = ()
+
+    def to_json(self) -> dict:
+        return {
+            "answer": self.text,
+            "abstained": self.abstained,
+            "mode": self.mode,
+            "citations": [c.to_json() for c in self.citations],
+            "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
+        }
+
+
+# ---------------------------------------------------------------------------------------------
+# What the question asks for
+
+QUESTION_WORDS = frozenset(
+    canonical(w)
+    for w in [
+        "ai",
+        "gì",
+        "nào",
+        "đâu",
+        "sao",
+        "bao",
+        "nhiêu",
+        "mấy",
+        "khi",
+        "giờ",
+        "lúc",
+        "thế",
+        "nào",
+        "như",
+        "vậy",
+        "là",
+        "của",
+        "và",
+        "các",
+        "những",
+        "được",
+        "có",
+        "không",
+        "đã",
+        "đang",
+        "sẽ",
+        "trong",
+        "với",
+        "cho",
+        "về",
+        "thì",
+        "tại",
+        "ở",
+        "này",
+        "đó",
+        "kia",
+        "nào",
+        "hãy",
+        "cho",
+        "biết",
+        "hỏi",
+        "theo",
+        "bởi",
+        "vì",
+        "nên",
+        "mà",
+        "hay",
+        "hoặc",
+        "một",
+        "người",
+        "cái",
+        "việc",
+        "ra",
+        "vào",
+        "lên",
+        "từ",
+        "đến",
+        "tới",
+        "bằng",
+        "ông",
+        "bà",
+        "anh",
+        "chị",
+        "ấy",
+        "họ",
+        "nó",
+        "chúng",
+    ]
+)
+
+_ASKS = (  # (kind, pattern on the canonical lowercase question); first match wins
+    (
+        "date",
+        re.compile(
+            r"\b(khi nào|bao giờ|lúc nào|ngày nào|năm nào|tháng nào|thời gian nào|"
+            r"thời điểm nào|ngày bao nhiêu|năm bao nhiêu|vào ngày|vào năm)\b"
+        ),
+    ),
+    ("number", re.compile(r"\b(bao nhiêu|mấy|số lượng|tỷ lệ|tỉ lệ)\b")),
+    ("person", re.compile(r"(^|\s)(ai|người nào|đồng chí nào|ông nào|bà nào|những ai)(\s|\?|$)")),
+    ("place", re.compile(r"\b(ở đâu|tại đâu|nơi nào|chỗ nào|địa điểm nào|đâu)\b")),
+)
+
+
+_ASKS_FOLDED = tuple((kind, re.compile(fold(p.pattern))) for kind, p in _ASKS)
+
+
+def question_kind(question: str) -> str | None:
+    """'date', 'number', 'person', 'place' or None: what kind of span answers it.
+    A question typed without diacritics is matched on folded patterns ("bao nhieu")."""
+    q = canonical(question)
+    asks = _ASKS if has_diacritics(question) else _ASKS_FOLDED
+    for kind, pattern in asks:
+        if pattern.search(q):
+            return kind
+    return None
+
+
+_UPPER = "A-ZÀ-ỸĐ"
+_NUMBER = re.compile(r"(?<![\w/-])\d+(?:[.,]\d+)*(?:\s?%)?(?![\w/-])")
+_DATE = re.compile(
+    r"(?:ngày\s+)?\d{1,2}[/-]\d{1,2}(?:[/-]\d{2,4})?"
+    r"|ngày\s+\d{1,2}\s+tháng\s+\d{1,2}(?:\s+năm\s+\d{4})?"
+    r"|tháng\s+\d{1,2}(?:\s*(?:/|năm)\s*\d{4})?"
+    r"|năm\s+\d{4}|(?<!\d)(?:1[5-9]|20)\d{2}(?!\d)",
+    re.IGNORECASE,
+)
+_NAME = re.compile(rf"(?<!\w)[{_UPPER}][\w'’]*(?:[ \-][{_UPPER}][\w'’]*)+")
+_PLACE = re.compile(
+    rf"(?:tại|ở|trên địa bàn|tỉnh|thành phố|huyện|xã|quận)\s+"
+    rf"([{_UPPER}][\w]*(?:\s[{_UPPER}][\w]*)*)"
+)
+# Capitalised words of titles and institutions: trimmed from the front of a name...
+_TITLE_WORDS = frozenset(
+    canonical(w)
+    for w in [
+        "Đảng",
+        "Khối",
+        "Ban",
+        "Bí",
+        "Thư",
+        "Phó",
+        "Trưởng",
+        "Thường",
+        "Trực",
+        "Ủy",
+        "Uỷ",
+        "Viên",
+        "Hội",
+        "Nghị",
+        "Chương",
+        "Trình",
+        "Kế",
+        "Hoạch",
+        "Đại",
+        "Trung",
+        "Ương",
+        "Thành",
+        "Tỉnh",
+        "Nhà",
+        "Nước",
+        "Chính",
+        "Phủ",
+        "Quốc",
+        "Bộ",
+        "Sở",
+        "Cơ",
+        "Quan",
+        "Doanh",
+        "Nghiệp",
+        "Đồng",
+        "Chí",
+        "Ông",
+        "Bà",
+        "TP",
+        "Chấp",
+        "Hành",
+        "UBND",
+        "HĐND",
+        "BCH",
+        "TUV",
+        "Chủ",
+        "Tịch",
+        "Tổng",
+        "Giám",
+        "Đốc",
+        "Văn",
+        "Phòng",
+        "Quyết",
+        "Chỉ",
+        "Thị",
+        "Công",
+        "Tác",
+    ]
+)
+# ...and, never part of a person's name, a reason to reject the run.
+_NOT_NAME = frozenset(
+    canonical(w)
+    for w in [
+        "Đảng",
+        "Khối",
+        "Ban",
+        "Ủy",
+        "Uỷ",
+        "Hội",
+        "Nghị",
+        "Chương",
+        "Trình",
+        "Kế",
+        "Hoạch",
+        "Bộ",
+        "Sở",
+        "Cơ",
+        "Quan",
+        "Doanh",
+        "Nghiệp",
+        "TP",
+        "UBND",
+        "HĐND",
+        "BCH",
+        "TUV",
+        "Thường",
+        "Trực",
+        "Phó",
+        "Trưởng",
+        "Bí",
+        "Thư",
+        "Chủ",
+        "Tịch",
+        "Tỉnh",
+        "Phòng",
+        "Nhà",
+        "Nước",
+        "Chính",
+        "Phủ",
+    ]
+)
+
+
+_SURNAMES = frozenset(
+    canonical(w)
+    for w in [
+        "Nguyễn",
+        "Trần",
+        "Lê",
+        "Phạm",
+        "Hoàng",
+        "Huỳnh",
+        "Phan",
+        "Vũ",
+        "Võ",
+        "Đặng",
+        "Bùi",
+        "Đỗ",
+        "Hồ",
+        "Ngô",
+        "Dương",
+        "Lý",
+        "Phùng",
+        "Đinh",
+        "Trịnh",
+        "Đào",
+        "Mai",
+        "Tô",
+        "Lưu",
+        "Cao",
+        "Lâm",
+        "Chu",
+        "Tạ",
+        "Thái",
+        "Đoàn",
+        "Lương",
+        "Vương",
+        "Trương",
+        "Kiều",
+        "Quách",
+        "Triệu",
+        "Văn",
+        "Hứa",
+        "Lã",
+        "Mạc",
+        "Khổng",
+        "Giang",
+        "Hà",
+        "Tăng",
+        "Thân",
+        "Tôn",
+        "Nông",
+        "Lò",
+        "Lục",
+        "Âu",
+        "Doãn",
+        "Đàm",
+        "Kim",
+        "Lại",
+        "Tống",
+        "Quan",
+        "Châu",
+        "Từ",
+        "Nghiêm",
+        "Khúc",
+        "Thạch",
+        "Diệp",
+    ]
+)
+
+
+def _spans(kind: str, sentence: str, question: str) -> list[tuple[int, int]]:
+    """Candidate answering spans of `kind` in the sentence, leaving out what the question says."""
+    q_folded = fold(question).lower()
+    found: list[tuple[int, int]] = []
+    if kind == "number":
+        found = [m.span() for m in _NUMBER.finditer(sentence)]
+    elif kind == "date":
+        found = [m.span() for m in _DATE.finditer(sentence)]
+    elif kind == "person":
+        for m in _NAME.finditer(sentence):
+            words = m.group().split()
+            # Trim leading titles ("Bí thư Đảng uỷ ... Lê Minh Đức" gives "Lê Minh Đức").
+            while words and canonical(words[0]) in _TITLE_WORDS:
+                words = words[1:]
+            # "TP Hà Nội Lê Minh Đức": a name starts at its surname.
+            starts = [i for i, w in enumerate(words[:-1]) if canonical(w) in _SURNAMES]
+            if starts:
+                words = words[starts[-1] :]
+            if len(words) >= 2 and not any(canonical(w) in _NOT_NAME for w in words):
+                end = m.end()
+                found.append((end - len(" ".join(words)), end))
+    elif kind == "place":
+        found = [m.span(1) for m in _PLACE.finditer(sentence)]
+    found = [(s, e) for s, e in found if fold(sentence[s:e]).lower().strip() not in q_folded]
+    return _rank_spans(kind, sentence, question, found)
+
+
+def _rank_spans(
+    kind: str, sentence: str, question: str, spans: list[tuple[int, int]]
+) -> list[tuple[int, int]]:
+    """Best first: a number followed by the unit the question asks about ('594 chi bộ'), then
+    the span nearest to the words the sentence shares with the question."""
+    if len(spans) < 2:
+        return spans
+    folded = fold(sentence).lower()
+    anchors = [
+        m.start()
+        for term in set(_terms(question, folded=True))
+        for m in re.finditer(rf"(?<!\w){re.escape(term)}(?!\w)", folded)
+    ]
+
+    def key(span: tuple[int, int]) -> tuple[int, int]:
+        unit = kind == "number" and _extend_unit(sentence, span, question) != span
+        distance = min((abs(a - span[0]) for a in anchors), default=0)
+        return (0 if unit else 1, distance)
+
+    return sorted(spans, key=key)
+
+
+def _extend_unit(sentence: str, span: tuple[int, int], question: str) -> tuple[int, int]:
+    """'594' -> '594 chi bộ' when the question asks 'bao nhiêu chi bộ'."""
+    m = re.search(r"(?:bao nhieu|may)\s+((?:\w+\s?){1,3})", fold(canonical(question)))
+    if not m:
+        return span
+    unit_words = m.group(1).split()
+    after = sentence[span[1] :]
+    words = re.match(r"((?:\s+\w+){1,3})", after)
+    if not words:
+        return span
+    taken = 0
+    for i, word in enumerate(words.group(1).split()):
+        if i < len(unit_words) and fold(canonical(word)) == unit_words[i]:
+            taken = i + 1
+        else:
+            break
+    if not taken:
+        return span
+    tail = re.match(rf"(?:\s+\w+){{{taken}}}", after)
+    return span[0], span[1] + tail.end()
+
+
+# ---------------------------------------------------------------------------------------------
+# Sentence scoring
+
+
+@dataclass(frozen=True)
+class Sentence:
+    hit: Hit
+    start: int  # offsets in the file
+    end: int
+    text: str
+
+
+def candidate_sentences(hits: Sequence[Hit]) -> list[Sentence]:
+    """Every sentence of the retrieved passages once, in rank order."""
+    seen: set[tuple[str, int]] = set()
+    out: list[Sentence] = []
+    for hit in hits:
+        chunk = hit.chunk
+        for s, e in split_sentences(chunk.text):
+            key = (chunk.doc_id, chunk.start + s)
+            if key in seen:
+                continue
+            seen.add(key)
+            out.append(Sentence(hit, chunk.start + s, chunk.start + e, chunk.text[s:e]))
+    return out
+
+
+def _terms(text: str, folded: bool) -> list[str]:
+    tokens = word_tokens(fold(text) if folded else text)
+    stop = _FOLDED_STOP if folded else QUESTION_WORDS
+    return [t for t in tokens if t not in stop]
+
+
+_FOLDED_STOP = frozenset(fold(w) for w in QUESTION_WORDS)
+
+
+class Overlap:
+    """Share of a query's IDF-weighted terms (and bigrams) that a sentence contains."""
+
+    def __init__(self, query: str, idf: Callable[[str], float]):
+        self.folded = not has_diacritics(query)
+        terms = _terms(query, self.folded)
+        self.weights = {t: idf(fold(t)) for t in dict.fromkeys(terms)}
+        self.total = sum(self.weights.values()) or 1.0
+        self.bigrams = set(zip(terms, terms[1:], strict=False))
+
+    def __call__(self, sentence: str) -> float:
+        tokens = _terms(sentence, self.folded)
+        present = set(tokens)
+        unigram = sum(w for t, w in self.weights.items() if t in present) / self.total
+        if not self.bigrams:
+            return unigram
+        pairs = set(zip(tokens, tokens[1:], strict=False))
+        bigram = len(self.bigrams & pairs) / len(self.bigrams)
+        return 0.75 * unigram + 0.25 * bigram
+
+
+def flat_idf(_: str) -> float:
+    return 1.0
+
+
+def idf_from_counts(doc_freq: Callable[[str], int], n_docs: int) -> Callable[[str], float]:
+    def idf(term: str) -> float:
+        return math.log(1 + (n_docs - doc_freq(term) + 0.5) / (doc_freq(term) + 0.5))
+
+    return idf
+
+
+# ---------------------------------------------------------------------------------------------
+# Extractive answerer
+
+
+class ExtractiveAnswerer:
+    """Picks the 1-2 sentences of the retrieved passages that best answer the question."""
+
+    def __init__(
+        self,
+        idf: Callable[[str], float] = flat_idf,
+        abstain_threshold: float = ABSTAIN_THRESHOLD,
+        second_ratio: float = 0.8,
+        similarity: Callable[[str, list[str]], list[float]] | None = None,
+    ):
+        self.idf = idf
+        self.abstain_threshold = abstain_threshold
+        self.second_ratio = second_ratio
+        self.similarity = similarity  # dense question-sentence cosine, when a real model runs
+
+    def answer(self, question: str, hits: Sequence[Hit]) -> Answer:
+        sentences = candidate_sentences(hits)
+        if not sentences:
+            return abstention(question)
+        overlap = Overlap(question, self.idf)
+        kind = question_kind(question)
+        coverage = [overlap(s.text) for s in sentences]
+        dense = self.similarity(question, [s.text for s in sentences]) if self.similarity else None
+        scored = []
+        for i, s in enumerate(sentences):
+            spans = _spans(kind, s.text, question) if kind else []
+            score = coverage[i] + (0.15 if spans else 0.0) + 0.05 / s.hit.rank
+            if dense is not None:
+                score += 0.3 * dense[i]
+            scored.append((score, coverage[i], i, spans))
+        scored.sort(key=lambda item: (-item[0], item[2]))
+        best_score, best_cov, _, best_spans = scored[0]
+        if best_cov < self.abstain_threshold or (
+            kind in ("number", "date") and not best_spans and not any(x[3] for x in scored[:3])
+        ):
+            return abstention(question)
+        chosen = [scored[0]]
+        first_terms = set(_terms(sentences[scored[0][2]].text, folded=True))
+        for item in scored[1:4]:
+            if item[0] < self.second_ratio * best_score or item[1] < self.abstain_threshold:
+                break
+            if _jaccard(first_terms, set(_terms(sentences[item[2]].text, folded=True))) < 0.6:
+                chosen.append(item)
+                break
+        if kind and not best_spans:
+            typed = next((x for x in scored[1:4] if x[3]), None)
+            if typed is not None and typed not in chosen:
+                chosen = [chosen[0], typed]
+        return self._compose(question, [(sentences[i], spans) for _, _, i, spans in chosen], kind)
+
+    def _compose(
+        self, question: str, picked: list[tuple[Sentence, list[tuple[int, int]]]], kind: str | None
+    ) -> Answer:
+        # File order reads naturally when both sentences come from one passage.
+        picked.sort(key=lambda p: (p[0].hit.rank, p[0].start))
+        numbers: dict[str, int] = {}
+        parts, citations = [], []
+        span_text = None
+        for sentence, spans in picked:
+            chunk = sentence.hit.chunk
+            n = numbers.setdefault(chunk.chunk_id, len(numbers) + 1)
+            span = local = None
+            if spans and span_text is None:
+                local = spans[0]
+                if kind == "number":
+                    local = _extend_unit(sentence.text, local, question)
+                span = (sentence.start + local[0], sentence.start + local[1])
+                span_text = sentence.text[local[0] : local[1]]
+            cs, ce = _clause(sentence.text, local)
+            shown = sentence.text[cs:ce]
+            if ce < len(sentence.text.rstrip(".!?…")):
+                shown = shown.rstrip(" ,;") + " …"
+            if cs > 0:
+                shown = "… " + shown
+            parts.append(f"{_one_line(shown)} [{n}]")
+            if n == len(citations) + 1:
+                citations.append(
+                    Citation(
+                        n=n,
+                        doc_id=chunk.doc_id,
+                        title=chunk.title,
+                        outlet=chunk.outlet,
+                        date=chunk.date,
+                        passage=chunk.text,
+                        passage_start=chunk.start,
+                        passage_end=chunk.end,
+                        quote=sentence.text,
+                        start=sentence.start,
+                        end=sentence.end,
+                        supported=True,
+                        chunk_id=chunk.chunk_id,
+                        span=span,
+                    )
+                )
+        return Answer(
+            text=" ".join(parts),
+            citations=tuple(citations),
+            abstained=False,
+            mode="extractive",
+            question=question,
+            standalone_question=question,
+            span=span_text,
+        )
+
+
+def _jaccard(a: set[str], b: set[str]) -> float:
+    return len(a & b) / len(a | b) if a | b else 1.0
+
+
+LONG_SENTENCE_WORDS = 40
+
+
+def _clause(text: str, span: tuple[int, int] | None) -> tuple[int, int]:
+    """Within a long sentence, the clause between semicolons that holds the answering span:
+    a short answer that is still the article's own words."""
+    if span is None or len(text.split()) <= LONG_SENTENCE_WORDS:
+        return 0, len(text)
+    start = text.rfind(";", 0, span[0]) + 1
+    end = text.find(";", span[1])
+    end = len(text) if end < 0 else end
+    while start < end and text[start].isspace():
+        start += 1
+    return start, end
+
+
+def abstention(question: str, mode: str = "extractive") -> Answer:
+    return Answer(
+        text=ABSTAIN_TEXT,
+        citations=(),
+        abstained=True,
+        mode=mode,
+        question=question,
+        standalone_question=question,
+    )
+
+
+def _one_line(text: str) -> str:
+    """A sentence as one line: line breaks inside a quote would break the chat bubble."""
+    return " ".join(text.split())
+
+
+# ---------------------------------------------------------------------------------------------
+# Citation verification (LLM replies)
+
+_MARKER = re.compile(r"\s*\[(\d+)\]")
+
+
+def verify_citations(
+    reply: str,
+    hits: Sequence[Hit],
+    idf: Callable[[str], float] = flat_idf,
+    question: str = "",
+    mode: str = "llm",
+) -> Answer:
+    """Keep markers that point to a retrieved passage, renumber them in order of appearance,
+    and give each cited passage the sentence that best supports the claims citing it."""
+    text = reply.strip()
+    if not text or canonical(ABSTAIN_TEXT).rstrip(".") in canonical(text):
+        return abstention(question, mode)
+    renumber: dict[int, int] = {}
+    claims: dict[int, list[str]] = {}
+    for claim, markers in _claims(text):
+        for given in markers:
+            if 1 <= given <= len(hits):
+                renumber.setdefault(given, len(renumber) + 1)
+                claims.setdefault(given, []).append(claim)
+
+    def fix(m: re.Match) -> str:
+        given = int(m.group(1))
+        return f" [{renumber[given]}]" if given in renumber else ""
+
+    cleaned = _MARKER.sub(fix, text).strip()
+    citations = []
+    for given, n in sorted(renumber.items(), key=lambda item: item[1]):
+        chunk = hits[given - 1].chunk
+        claim = " ".join(claims[given])
+        overlap = Overlap(claim, idf)
+        best = max(
+            ((overlap(chunk.text[s:e]), s, e) for s, e in split_sentences(chunk.text)),
+            default=(0.0, 0, len(chunk.text)),
+        )
+        cov, s, e = best
+        citations.append(
+            Citation(
+                n=n,
+                doc_id=chunk.doc_id,
+                title=chunk.title,
+                outlet=chunk.outlet,
+                date=chunk.date,
+                passage=chunk.text,
+                passage_start=chunk.start,
+                passage_end=chunk.end,
+                quote=chunk.text[s:e],
+                start=chunk.start + s,
+                end=chunk.start + e,
+                supported=cov >= SUPPORT_THRESHOLD,
+                chunk_id=chunk.chunk_id,
+            )
+        )
+    return Answer(
+        text=cleaned,
+        citations=tuple(citations),
+        abstained=False,
+        mode=mode,
+        question=question,
+        standalone_question=question,
+    )
+
+
+def _claims(text: str) -> list[tuple[str, list[int]]]:
+    """(sentence without markers, the markers citing it) for each sentence of the reply.
+    A marker that opens a sentence ("... Hội nghị. [1] Sau đó") cites the sentence before it."""
+    out: list[tuple[str, list[int]]] = []
+    for s, e in split_sentences(text):
+        sentence = text[s:e]
+        lead = re.match(r"(?:\s*\[\d+\])+", sentence)
+        if lead and out:
+            out[-1][1].extend(int(n) for n in re.findall(r"\d+", lead.group()))
+            sentence = sentence[lead.end() :]
+        markers = [int(m.group(1)) for m in _MARKER.finditer(sentence)]
+        claim = _MARKER.sub("", sentence).strip()
+        if claim or markers:
+            out.append((claim, markers))
+    return out

@@ -1,0 +1,129 @@
+"""A scripted OpenAI-compatible chat server on 127.0.0.1 for tests (no real LLM runs here).
+
+Replies are queued as `Reply`s and served in order to POST /v1/chat/completions, streamed as
+server-sent events when the client asks for `stream`, plain JSON otherwise. Every request body is
+kept in `requests` so tests can check what the client sent.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+@dataclass(frozen=True)
+class Reply:
+    content: str = ""
+    delay: float = 0.0  # seconds before answering: longer than the client's timeout = a timeout
+    status: int = 200
+    malformed: bool = False  # a body that is not the OpenAI shape
+
+
+class StubLLM:
+    def __init__(self):
+        self.replies: deque[Reply] = deque()
+        self.requests: list[dict] = []
+        self.headers: list[dict[str, str]] = []
+        stub = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                return None
+
+            def do_POST(self):
+                length = int(self.headers.get("Content-Length", 0))
+                body = json.loads(self.rfile.read(length) or b"{}")
+                stub.requests.append(body)
+                stub.headers.append(dict(self.headers))
+                reply = stub.replies.popleft() if stub.replies else Reply("")
+                if reply.delay:
+                    time.sleep(reply.delay)
+                # The client may have given up (a timeout), as the test intends.
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                    self._answer(body, reply)
+
+            def _answer(self, body: dict, reply: Reply) -> None:
+                if reply.status != 200:
+                    self._send(
+                        reply.status,
+                        "application/json",
+                        json.dumps({"error": {"message": "lỗi máy chủ"}}).encode(),
+                    )
+                    return
+                if reply.malformed:
+                    self._send(200, "application/json", b'{"unexpected": true')
+                    return
+                if body.get("stream"):
+                    self.send_response(200)
+                    self.send_header("Content-Type", "text/event-stream")
+                    self.end_headers()
+                    pieces = [reply.content[i : i + 7] for i in range(0, len(reply.content), 7)]
+                    for i, piece in enumerate(pieces):
+                        self._event(_chunk(piece, i == 0))
+                    self._event(_chunk("", False, finish="stop"))
+                    self.wfile.write(b"data: [DONE]\n\n")
+                    self.wfile.flush()
+                    return
+                payload = {
+                    "id": "chatcmpl-stub",
+                    "object": "chat.completion",
+                    "created": 0,
+                    "model": body.get("model", "stub"),
+                    "choices": [
+                        {
+                            "index": 0,
+                            "finish_reason": "stop",
+                            "message": {"role": "assistant", "content": reply.content},
+                        }
+                    ],
+                    "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+                }
+                self._send(200, "application/json", json.dumps(payload).encode())
+
+            def _event(self, payload: dict) -> None:
+                self.wfile.write(f"data: {json.dumps(payload, ensure_ascii=False)}\n\n".encode())
+                self.wfile.flush()
+
+            def _send(self, status: int, kind: str, data: bytes) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", kind)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+
+    def queue(self, *replies: Reply | str) -> None:
+        self.replies.extend(Reply(r) if isinstance(r, str) else r for r in replies)
+
+    def __enter__(self) -> StubLLM:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _chunk(content: str, first: bool, finish: str | None = None) -> dict:
+    delta = {"content": content}
+    if first:
+        delta["role"] = "assistant"
+    return {
+        "id": "chatcmpl-stub",
+        "object": "chat.completion.chunk",
+        "created": 0,
+        "model": "stub",
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+    }
