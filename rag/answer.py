@@ -21,7 +21,7 @@ ABSTAIN_TEXT = "Không tìm thấy thông tin này trong tài liệu."
 
 # Calibrated on eval/questions.jsonl (see docs/evaluation.md): below this share of the
 # question's weighted terms found in the best sentence, the evidence is too weak to answer.
-ABSTAIN_THRESHOLD = 0.5
+ABSTAIN_THRESHOLD = 0.3
 # A cited claim whose best sentence covers less than this share of its terms is not trusted.
 SUPPORT_THRESHOLD = 0.5
 
@@ -84,77 +84,16 @@ class Answer:
 # ---------------------------------------------------------------------------------------------
 # What the question asks for
 
+# Function words of questions: they say what is asked, not what about.
 QUESTION_WORDS = frozenset(
     canonical(w)
-    for w in [
-        "ai",
-        "gì",
-        "nào",
-        "đâu",
-        "sao",
-        "bao",
-        "nhiêu",
-        "mấy",
-        "khi",
-        "giờ",
-        "lúc",
-        "thế",
-        "nào",
-        "như",
-        "vậy",
-        "là",
-        "của",
-        "và",
-        "các",
-        "những",
-        "được",
-        "có",
-        "không",
-        "đã",
-        "đang",
-        "sẽ",
-        "trong",
-        "với",
-        "cho",
-        "về",
-        "thì",
-        "tại",
-        "ở",
-        "này",
-        "đó",
-        "kia",
-        "nào",
-        "hãy",
-        "cho",
-        "biết",
-        "hỏi",
-        "theo",
-        "bởi",
-        "vì",
-        "nên",
-        "mà",
-        "hay",
-        "hoặc",
-        "một",
-        "người",
-        "cái",
-        "việc",
-        "ra",
-        "vào",
-        "lên",
-        "từ",
-        "đến",
-        "tới",
-        "bằng",
-        "ông",
-        "bà",
-        "anh",
-        "chị",
-        "ấy",
-        "họ",
-        "nó",
-        "chúng",
-    ]
+    for w in (
+        "ai gì nào đâu sao bao nhiêu mấy khi giờ lúc thế như vậy là của và các những được có "
+        "không đã đang sẽ trong với cho về thì tại ở này đó kia hãy biết hỏi theo bởi vì nên mà "
+        "hay hoặc một người cái việc ra vào lên từ đến tới bằng ông bà anh chị ấy họ nó chúng "
+        # ...and words about the documents rather than their content.
+        "bài viết nhắc đề cập"
+    ).split()
 )
 
 _ASKS = (  # (kind, pattern on the canonical lowercase question); first match wins
@@ -162,7 +101,7 @@ _ASKS = (  # (kind, pattern on the canonical lowercase question); first match wi
         "date",
         re.compile(
             r"\b(khi nào|bao giờ|lúc nào|ngày nào|năm nào|tháng nào|thời gian nào|"
-            r"thời điểm nào|ngày bao nhiêu|năm bao nhiêu|vào ngày|vào năm)\b"
+            r"thời điểm nào|ngày bao nhiêu|năm bao nhiêu)\b"
         ),
     ),
     ("number", re.compile(r"\b(bao nhiêu|mấy|số lượng|tỷ lệ|tỉ lệ)\b")),
@@ -185,15 +124,27 @@ def question_kind(question: str) -> str | None:
     return None
 
 
-_UPPER = "A-ZÀ-ỸĐ"
-_NUMBER = re.compile(r"(?<![\w/-])\d+(?:[.,]\d+)*(?:\s?%)?(?![\w/-])")
+# Every uppercase letter with a Latin base (À-Ỹ as a range would take lowercase ones too).
+_UPPER = "".join(
+    c
+    for c in map(chr, range(0x41, 0x1EFA))
+    if c.isupper() and fold(c).isascii() and fold(c).isalpha()
+)
+_NUMBER_WORD = r"(?:một|hai|ba|bốn|sáu|bảy|tám|chín|mười|mươi|trăm|nghìn|ngàn|triệu|tỷ)"
+_NUMBER = re.compile(
+    r"(?<![\w/-])\d+(?:[.,]\d+)*(?:\s?%)?(?![\w/-])"
+    r"|(?<=thứ )[IVXL]{1,6}(?![\w/-])"
+    rf"|(?<!\w){_NUMBER_WORD}(?:\s+{_NUMBER_WORD})*(?!\w)"
+)
 _DATE = re.compile(
-    r"(?:ngày\s+)?\d{1,2}[/-]\d{1,2}(?:[/-]\d{2,4})?"
+    r"(?:ngày\s+)?(?<![\d/-])\d{1,2}[/-]\d{1,2}(?:[/-]\d{2,4})?(?![\d/-])"
     r"|ngày\s+\d{1,2}\s+tháng\s+\d{1,2}(?:\s+năm\s+\d{4})?"
     r"|tháng\s+\d{1,2}(?:\s*(?:/|năm)\s*\d{4})?"
     r"|năm\s+\d{4}|(?<!\d)(?:1[5-9]|20)\d{2}(?!\d)",
     re.IGNORECASE,
 )
+_YEAR = re.compile(r"(?:1[5-9]|20)\d{2}")
+_YEAR_RANGE = re.compile(r"(?<!\d)(?:1[5-9]|20)\d{2}\s*[-–]\s*(?:1[5-9]|20)\d{2}(?!\d)")
 _NAME = re.compile(rf"(?<!\w)[{_UPPER}][\w'’]*(?:[ \-][{_UPPER}][\w'’]*)+")
 _PLACE = re.compile(
     rf"(?:tại|ở|trên địa bàn|tỉnh|thành phố|huyện|xã|quận)\s+"
@@ -374,14 +325,44 @@ _SURNAMES = frozenset(
 )
 
 
+# Capitalised runs that are places, not people: known names, and runs after a place word.
+_PLACES = frozenset(
+    canonical(w)
+    for w in (
+        "Hà Nội",
+        "Việt Nam",
+        "Hải Phòng",
+        "Đà Nẵng",
+        "Cần Thơ",
+        "Sài Gòn",
+        "Điện Biên",
+        "Quảng Ngãi",
+        "Quảng Ninh",
+        "Thanh Hóa",
+        "Nghệ An",
+        "Huế",
+        "Hà Giang",
+        "Lào Cai",
+    )
+)
+_PLACE_BEFORE = re.compile(r"(?:TP\.?|Tp\.?|tỉnh|thành phố|huyện|quận|xã|tại|ở)\s*$", re.I)
+
+
 def _spans(kind: str, sentence: str, question: str) -> list[tuple[int, int]]:
     """Candidate answering spans of `kind` in the sentence, leaving out what the question says."""
     q_folded = fold(question).lower()
     found: list[tuple[int, int]] = []
     if kind == "number":
-        found = [m.span() for m in _NUMBER.finditer(sentence)]
+        # A bare year ("2021 - 2025") answers "năm nào", not "bao nhiêu".
+        found = [m.span() for m in _NUMBER.finditer(sentence) if not _YEAR.fullmatch(m.group())]
     elif kind == "date":
-        found = [m.span() for m in _DATE.finditer(sentence)]
+        # A term of office ("nhiệm kỳ 2020 - 2025") is not the date of an event.
+        ranges = [m.span() for m in _YEAR_RANGE.finditer(sentence)]
+        found = [
+            m.span()
+            for m in _DATE.finditer(sentence)
+            if not any(a <= m.start() and m.end() <= b for a, b in ranges)
+        ]
     elif kind == "person":
         for m in _NAME.finditer(sentence):
             words = m.group().split()
@@ -392,9 +373,15 @@ def _spans(kind: str, sentence: str, question: str) -> list[tuple[int, int]]:
             starts = [i for i, w in enumerate(words[:-1]) if canonical(w) in _SURNAMES]
             if starts:
                 words = words[starts[-1] :]
-            if len(words) >= 2 and not any(canonical(w) in _NOT_NAME for w in words):
-                end = m.end()
-                found.append((end - len(" ".join(words)), end))
+            name = " ".join(words)
+            start = m.end() - len(name)
+            if (
+                len(words) >= 2
+                and not any(canonical(w) in _NOT_NAME for w in words)
+                and canonical(name) not in _PLACES
+                and not _PLACE_BEFORE.search(sentence[max(0, start - 12) : start])
+            ):
+                found.append((start, m.end()))
     elif kind == "place":
         found = [m.span(1) for m in _PLACE.finditer(sentence)]
     found = [(s, e) for s, e in found if fold(sentence[s:e]).lower().strip() not in q_folded]
@@ -415,34 +402,36 @@ def _rank_spans(
         for m in re.finditer(rf"(?<!\w){re.escape(term)}(?!\w)", folded)
     ]
 
+    units = _unit(question) if kind == "number" else []
+
     def key(span: tuple[int, int]) -> tuple[int, int]:
-        unit = kind == "number" and _extend_unit(sentence, span, question) != span
+        unit = kind == "number" and bool(units) and _has_unit(sentence, span, units)
         distance = min((abs(a - span[0]) for a in anchors), default=0)
         return (0 if unit else 1, distance)
 
     return sorted(spans, key=key)
 
 
-def _extend_unit(sentence: str, span: tuple[int, int], question: str) -> tuple[int, int]:
-    """'594' -> '594 chi bộ' when the question asks 'bao nhiêu chi bộ'."""
+# Words that can follow "bao nhiêu" without naming what is counted ("tăng bao nhiêu so với").
+_NOT_UNIT = frozenset("so voi la trong cua duoc tu den khi vao o tai thi nhu nao".split())
+
+
+def _unit(question: str) -> list[str]:
+    """The folded words naming what a number question counts: 'bao nhiêu chi bộ' -> chi bo."""
     m = re.search(r"(?:bao nhieu|may)\s+((?:\w+\s?){1,3})", fold(canonical(question)))
-    if not m:
-        return span
-    unit_words = m.group(1).split()
-    after = sentence[span[1] :]
-    words = re.match(r"((?:\s+\w+){1,3})", after)
-    if not words:
-        return span
-    taken = 0
-    for i, word in enumerate(words.group(1).split()):
-        if i < len(unit_words) and fold(canonical(word)) == unit_words[i]:
-            taken = i + 1
-        else:
-            break
-    if not taken:
-        return span
-    tail = re.match(rf"(?:\s+\w+){{{taken}}}", after)
-    return span[0], span[1] + tail.end()
+    if not m or m.group(1).split()[0] in _NOT_UNIT:
+        return []
+    return m.group(1).split()
+
+
+def _has_unit(sentence: str, span: tuple[int, int], unit: list[str]) -> bool:
+    """Whether the number at `span` counts what the question asks about ('594 chi bộ')."""
+    if unit[:2] == ["phan", "tram"]:
+        return sentence[span[0] : span[1]].rstrip().endswith("%")
+    after = re.findall(r"\w+", fold(canonical(sentence[span[1] : span[1] + 40])))
+    before = re.findall(r"\w+", fold(canonical(sentence[max(0, span[0] - 20) : span[0]])))
+    # "308 điểm" after the number, or "ở tuổi 39" before it.
+    return (bool(after) and after[0] == unit[0]) or (bool(before) and before[-1] == unit[0])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -478,7 +467,12 @@ def _terms(text: str, folded: bool) -> list[str]:
     return [t for t in tokens if t not in stop]
 
 
-_FOLDED_STOP = frozenset(fold(w) for w in QUESTION_WORDS)
+# Without accents, only the function words whose folded form no content word shares: "dang"
+# is also đảng, "co" cơ, "chi" chi bộ, "hoi" hội, "trong" trọng, "vi" đơn vị.
+_FOLDED_STOP = frozenset(fold(w) for w in QUESTION_WORDS) - frozenset(
+    "dang co chi hoi thi tu den toi bang ba anh ho do the luc bao may dau da ve nen tai chung "
+    "ma vi trong cho".split()
+)
 
 
 class Overlap:
@@ -524,12 +518,14 @@ class ExtractiveAnswerer:
         self,
         idf: Callable[[str], float] = flat_idf,
         abstain_threshold: float = ABSTAIN_THRESHOLD,
-        second_ratio: float = 0.8,
+        second_ratio: float = 0.3,
+        rank_weight: float = 0.2,
         similarity: Callable[[str, list[str]], list[float]] | None = None,
     ):
         self.idf = idf
         self.abstain_threshold = abstain_threshold
         self.second_ratio = second_ratio
+        self.rank_weight = rank_weight
         self.similarity = similarity  # dense question-sentence cosine, when a real model runs
 
     def answer(self, question: str, hits: Sequence[Hit]) -> Answer:
@@ -540,32 +536,60 @@ class ExtractiveAnswerer:
         kind = question_kind(question)
         coverage = [overlap(s.text) for s in sentences]
         dense = self.similarity(question, [s.text for s in sentences]) if self.similarity else None
+        units = _unit(question) if kind == "number" else []
         scored = []
         for i, s in enumerate(sentences):
             spans = _spans(kind, s.text, question) if kind else []
-            score = coverage[i] + (0.15 if spans else 0.0) + 0.05 / s.hit.rank
+            if units:  # "bao nhiêu đại biểu": a number of something else does not answer it
+                spans = [sp for sp in spans if _has_unit(s.text, sp, units)]
+            score = coverage[i] + (0.15 if spans else 0.0) + self.rank_weight / s.hit.rank
             if dense is not None:
                 score += 0.3 * dense[i]
             scored.append((score, coverage[i], i, spans))
-        scored.sort(key=lambda item: (-item[0], item[2]))
-        best_score, best_cov, _, best_spans = scored[0]
-        if best_cov < self.abstain_threshold or (
-            kind in ("number", "date") and not best_spans and not any(x[3] for x in scored[:3])
+        ranked = sorted(scored, key=lambda item: (-item[0], item[2]))
+        best_cov, best_spans = ranked[0][1], ranked[0][3]
+        if (
+            best_cov < self.abstain_threshold
+            or (kind in ("number", "date") and not best_spans and not any(x[3] for x in ranked[:3]))
+            or not _numbers_agree(question, sentences[ranked[0][2]].hit.chunk.text)
         ):
             return abstention(question)
-        chosen = [scored[0]]
-        first_terms = set(_terms(sentences[scored[0][2]].text, folded=True))
-        for item in scored[1:4]:
-            if item[0] < self.second_ratio * best_score or item[1] < self.abstain_threshold:
-                break
-            if _jaccard(first_terms, set(_terms(sentences[item[2]].text, folded=True))) < 0.6:
-                chosen.append(item)
-                break
-        if kind and not best_spans:
-            typed = next((x for x in scored[1:4] if x[3]), None)
-            if typed is not None and typed not in chosen:
-                chosen = [chosen[0], typed]
+        second = self._second(sentences, scored, ranked[0], bool(kind))
+        chosen = [ranked[0]] + ([second] if second else [])
+        if kind in ("number", "date") and not any(item[3] for item in chosen):
+            return abstention(question)
         return self._compose(question, [(sentences[i], spans) for _, _, i, spans in chosen], kind)
+
+    def _second(
+        self, sentences: list[Sentence], scored: list[tuple], best: tuple, typed: bool
+    ) -> tuple | None:
+        """A second sentence from the best one's article: its neighbour often holds what the
+        best one leaves implicit. Near-duplicates (repeated captions) are skipped; when the
+        question wants a number, date, person or place the best one lacks, a sentence that
+        has one comes first."""
+        best_sentence = sentences[best[2]]
+        doc = best_sentence.hit.chunk.doc_id
+        best_terms = set(_terms(best_sentence.text, folded=True))
+        options = []
+        for item in scored:
+            sentence = sentences[item[2]]
+            if item[2] == best[2] or sentence.hit.chunk.doc_id != doc:
+                continue
+            if _jaccard(best_terms, set(_terms(sentence.text, folded=True))) >= 0.6:
+                continue
+            near = (
+                abs(sentence.start - best_sentence.end) < 3
+                or abs(best_sentence.start - sentence.end) < 3
+            )
+            bonus = (0.1 if near else 0.0) + (0.2 if typed and item[3] and not best[3] else 0.0)
+            options.append((item[0] + bonus, item))
+        if not options:
+            return None
+        value, item = max(options, key=lambda o: (o[0], -o[1][2]))
+        # A best sentence that already holds the asked-for number, date or name needs company
+        # only from an almost equally good one.
+        ratio = 0.8 if typed and best[3] else self.second_ratio
+        return item if value >= ratio * best[0] else None
 
     def _compose(
         self, question: str, picked: list[tuple[Sentence, list[tuple[int, int]]]], kind: str | None
@@ -581,8 +605,6 @@ class ExtractiveAnswerer:
             span = local = None
             if spans and span_text is None:
                 local = spans[0]
-                if kind == "number":
-                    local = _extend_unit(sentence.text, local, question)
                 span = (sentence.start + local[0], sentence.start + local[1])
                 span_text = sentence.text[local[0] : local[1]]
             cs, ce = _clause(sentence.text, local)
@@ -620,6 +642,17 @@ class ExtractiveAnswerer:
             standalone_question=question,
             span=span_text,
         )
+
+
+_QUESTION_NUMBER = re.compile(r"(?<![\w/-])\d+(?:[.,]\d+)*(?![\w/])")
+
+
+def _numbers_agree(question: str, passage: str) -> bool:
+    """A question about 2022 is not answered by a passage that never says 2022 (when it gives
+    several numbers, one found is enough: "from 2000 to 2005 against five years before")."""
+    asked = _QUESTION_NUMBER.findall(question)
+    found = set(re.findall(r"\d+(?:[.,]\d+)*", passage))
+    return not asked or any(n in found for n in asked)
 
 
 def _jaccard(a: set[str], b: set[str]) -> float:

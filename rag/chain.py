@@ -261,7 +261,10 @@ class Assistant:
     def _extractive(self, question: str, hits: list[Hit]) -> Answer:
         if not hits:
             return abstention(question)
-        answerer = ExtractiveAnswerer(idf=self._idf(), similarity=self._similarity())
+        answerer = ExtractiveAnswerer(
+            idf=self._idf(),
+            similarity=self._similarity(),
+        )
         return answerer.answer(question, hits)
 
     def _similarity(self):

@@ -59,7 +59,14 @@ class Settings:
         metadata={"env": "RAG_AUTH", "doc": "user:password[,user:password]", "kind": str},
     )
     chunk_tokens: int = _field(200, "RAG_CHUNK_TOKENS", "chunk size in model tokens", kind=int)
-    hybrid_weights: str = _field("1.0,1.0", "RAG_HYBRID_WEIGHTS", "RRF weights 'lexical,dense'")
+    hybrid_weights: str = _field(
+        "auto",
+        "RAG_HYBRID_WEIGHTS",
+        "RRF weights 'lexical,dense'; auto = 1,1 with a real model, 1,0.2 with hashing",
+    )
+    rrf_k: int | None = _field(
+        None, "RAG_RRF_K", "RRF constant; unset = 60, or 2 with hashing", kind=int
+    )
 
     @classmethod
     def from_env(
@@ -100,8 +107,10 @@ class Settings:
         self.rrf_weights  # noqa: B018 - parses and validates
 
     @property
-    def rrf_weights(self) -> tuple[float, float]:
-        """(lexical, dense) weights of reciprocal rank fusion."""
+    def rrf_weights(self) -> tuple[float, float] | None:
+        """(lexical, dense) weights of reciprocal rank fusion; None = chosen by the embedder."""
+        if self.hybrid_weights.strip().lower() == "auto":
+            return None
         try:
             lexical, dense = (float(x) for x in self.hybrid_weights.split(","))
         except ValueError:

@@ -48,18 +48,19 @@ class LexicalIndex:
         return cls(indexes[0], indexes[1], len(tokens))
 
     def scores(self, query: str) -> np.ndarray:
-        """BM25 score of every chunk; the folded field counts less when the query has accents,
-        because folding merges words the accents tell apart (bàn, bán, bạn)."""
+        """BM25 score of every chunk. A query with accents weighs the folded field at half,
+        because folding merges words the accents tell apart (bàn, bán, bạn); a query without
+        any uses only the folded field, since pyvi cannot segment unaccented text."""
         words, folded = index_tokens(query)
         total = np.zeros(self.size, dtype=np.float32)
         if not self.size:
             return total
-        folded_weight = 0.5 if has_diacritics(query) else 1.0
+        accented = has_diacritics(query)
         for bm25, query_tokens, weight in (
-            (self._words, words, 1.0),
-            (self._folded, folded, folded_weight),
+            (self._words, words, 1.0 if accented else 0.0),
+            (self._folded, folded, 0.5 if accented else 1.0),
         ):
-            ids = bm25.get_tokens_ids(query_tokens)
+            ids = bm25.get_tokens_ids(query_tokens) if weight else []
             if ids:
                 total += weight * bm25.get_scores_from_ids(ids)
         return total

@@ -62,14 +62,14 @@ def original(seed_corpus, doc_id: str) -> str:
 def test_number_question_answers_594_and_points_at_the_sentence(assistant, seed_corpus):
     answer = assistant.ask("Kế hoạch số 51-KH/ĐUK được triển khai tới bao nhiêu chi bộ?")
     assert not answer.abstained and answer.mode == "extractive"
-    assert answer.span == "594 chi bộ"
+    assert answer.span == "594"
     assert "594 chi bộ" in answer.text and answer.text.endswith("[1]")
     first = answer.citations[0]
     assert first.doc_id == KINHTEDOTHI and first.supported
     text = original(seed_corpus, KINHTEDOTHI)
     assert text[first.start : first.end] == first.quote
     assert first.quote.startswith("Cụ thể, Ban Thường vụ Đảng ủy Khối ban hành Đề án số 08")
-    assert text[first.span[0] : first.span[1]] == "594 chi bộ"
+    assert text[first.span[0] : first.span[1]] == "594"
     assert text[first.passage_start : first.passage_end] == first.passage
 
 
@@ -92,7 +92,7 @@ def test_person_question(assistant):
 
 def test_count_question_without_diacritics(assistant):
     answer = assistant.ask("Tu nam 2017 da to chuc bao nhieu lop trung cap chinh tri?")
-    assert answer.span == "13 lớp trung cấp"
+    assert answer.span == "13"
     assert answer.citations[0].doc_id == DIEN_BIEN
 
 
@@ -236,7 +236,7 @@ def test_llm_failure_falls_back_to_extractive_with_a_notice(retriever, reply, ca
         answer = assistant.ask("Kế hoạch số 51-KH/ĐUK được triển khai tới bao nhiêu chi bộ?")
     assert answer.mode == "extractive"
     assert answer.notice == LLM_UNREACHABLE
-    assert answer.span == "594 chi bộ"
+    assert answer.span == "594"
     assert "sk-bi-mat-123456" not in caplog.text
     assert "Traceback" not in caplog.text
 
