@@ -1,0 +1,224 @@
+"""`python -m eval`: run a question set, import a SQuAD file, benchmark, as DESIGN.md describes.
+
+In: command-line arguments and `Settings` (RAG_* variables). Out: report.json, report.md,
+results.jsonl and PNG plots in --out, and a one-screen summary on stdout; progress on stderr.
+Errors are one line on stderr: exit 2 for bad input, 1 for a failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from rag.config import RETRIEVAL_MODES, ConfigError, Settings
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+class UsageError(Exception):
+    """Bad input from the user: exit 2."""
+
+
+def _modes(value: str) -> list[str]:
+    modes = [m.strip() for m in value.split(",") if m.strip()]
+    bad = [m for m in modes if m not in RETRIEVAL_MODES]
+    if bad or not modes:
+        raise argparse.ArgumentTypeError(
+            f"chế độ không hợp lệ: {', '.join(bad) or value!r} (chọn trong {', '.join(RETRIEVAL_MODES)})"
+        )
+    return list(dict.fromkeys(modes))
+
+
+def _positive(value: str) -> int:
+    n = int(value)
+    if n < 1:
+        raise argparse.ArgumentTypeError("cần một số nguyên dương")
+    return n
+
+
+def _common(cmd: argparse.ArgumentParser, out: str) -> None:
+    cmd.add_argument(
+        "--modes",
+        type=_modes,
+        default=None,
+        help="vd. lexical,dense,hybrid (mặc định: RAG_RETRIEVAL_MODE)",
+    )
+    cmd.add_argument(
+        "--out", type=Path, default=Path(out), help=f"thư mục báo cáo (mặc định {out})"
+    )
+    cmd.add_argument("--no-diacritics", action="store_true", help="hỏi các câu hỏi đã bỏ dấu")
+    cmd.add_argument(
+        "--judge", action="store_true", help="chấm thêm bằng LLM (cần RAG_LLM_BASE_URL)"
+    )
+
+
+def _parser(with_bench: bool = False) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m eval", description="Đánh giá hệ thống hỏi đáp."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="chạy bộ câu hỏi trên một kho tài liệu")
+    run.add_argument("--questions", type=Path, default=Path("eval/questions.jsonl"))
+    run.add_argument("--corpus", type=Path, default=None, help="mặc định RAG_CORPUS_DIR")
+    _common(run, "reports/seed")
+
+    squad = sub.add_parser("squad", help="đánh giá trên một tệp định dạng SQuAD (XQuAD, ViQuAD…)")
+    squad.add_argument("file", type=Path)
+    squad.add_argument("--limit", type=_positive, default=None, help="lấy mẫu đều N câu hỏi")
+    _common(squad, "reports/squad")
+
+    bench = sub.add_parser("bench", help="đo tốc độ nạp và tìm kiếm theo kích thước kho")
+    bench_module = None
+    if with_bench:  # eval.bench is imported only when it is the command
+        try:
+            import eval.bench as bench_module
+        except ImportError:
+            bench_module = None
+        if bench_module is not None:
+            bench_module.add_arguments(bench)
+    bench.set_defaults(bench_module=bench_module)
+    return parser
+
+
+def _progress_bars() -> tuple[Callable[[str, int, int], None], Callable[[], None]]:
+    from tqdm import tqdm
+
+    labels = {
+        "load": "Đọc tệp",
+        "embed": "Nhúng",
+        "tokenize": "Tách từ",
+        "write": "Ghi Chroma",
+        "bm25": "BM25",
+    }
+    bars: dict[str, tqdm] = {}
+
+    def update(stage: str, done: int, total: int) -> None:
+        bar = bars.get(stage)
+        if bar is None:
+            bar = bars[stage] = tqdm(
+                total=total, desc=labels.get(stage, stage), leave=False, file=sys.stderr
+            )
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    def close() -> None:
+        for bar in bars.values():
+            bar.close()
+
+    return update, close
+
+
+def evaluate(args, settings: Settings, dataset: str, corpus: Path, questions) -> int:
+    """Index `corpus` in a temporary folder, ask every question in every mode, write reports."""
+    from tqdm import tqdm
+
+    from eval import report as reporting
+    from eval.questions import without_diacritics
+    from eval.runner import ask_all, build_report, isolated_assistant
+
+    if args.judge and not settings.llm_enabled:
+        raise UsageError("--judge cần một LLM: đặt RAG_LLM_BASE_URL (và RAG_LLM_MODEL).")
+    if args.no_diacritics:
+        questions = [without_diacritics(q) for q in questions]
+        dataset += " (no diacritics)"
+    modes = args.modes or [settings.retrieval_mode]
+    started = time.perf_counter()
+    update, close = _progress_bars()
+    by_mode = {}
+    with isolated_assistant(settings, corpus, progress=update) as assistant:
+        close()
+        n_documents = len(assistant.store.snapshot.docs)
+        for mode in modes:
+            with tqdm(
+                total=len(questions), desc=f"Hỏi ({mode})", leave=False, file=sys.stderr
+            ) as bar:
+                by_mode[mode] = list(ask_all(assistant, questions, mode, bar.update))
+        if args.judge:
+            _judge(assistant, settings, by_mode)
+    report = build_report(dataset, questions, n_documents, by_mode)
+    args.out.mkdir(parents=True, exist_ok=True)
+    reporting.write_json(report, args.out)
+    reporting.write_results(by_mode, args.out)
+    plots = reporting.write_plots(report, by_mode, args.out)
+    reporting.write_markdown(report, by_mode, args.out, plots)
+    print(reporting.summary(report, time.perf_counter() - started))
+    print(f"Báo cáo: {args.out / 'report.md'}")
+    return 0
+
+
+def _judge(assistant, settings: Settings, by_mode: dict) -> None:
+    from dataclasses import replace
+
+    from tqdm import tqdm
+
+    from eval.judge import embedder_of, judge_answer
+    from rag.chain import make_llm
+
+    llm = make_llm(settings)
+    embed = embedder_of(assistant)
+    for mode, records in by_mode.items():
+        judged = []
+        for r in tqdm(records, desc=f"Chấm LLM ({mode})", leave=False, file=sys.stderr):
+            judged.append(replace(r, judge=judge_answer(llm, r.question.question, r.answer, embed)))
+        by_mode[mode] = judged
+
+
+def cmd_run(args, settings: Settings) -> int:
+    from eval.questions import load_questions
+
+    corpus = args.corpus or settings.corpus_dir
+    if not Path(corpus).is_dir():
+        raise UsageError(f"Không tìm thấy thư mục tài liệu: {corpus}")
+    questions = load_questions(args.questions)
+    return evaluate(args, settings, args.questions.name, Path(corpus), questions)
+
+
+def cmd_squad(args, settings: Settings) -> int:
+    from eval.squad import even_sample, load_squad, write_corpus
+
+    data = load_squad(args.file)
+    with tempfile.TemporaryDirectory(prefix="rag-squad-") as tmp:
+        questions = even_sample(write_corpus(data, Path(tmp) / "corpus"), args.limit)
+        return evaluate(args, settings, args.file.name, Path(tmp) / "corpus", questions)
+
+
+def cmd_bench(args, settings: Settings) -> int:
+    if args.bench_module is None:
+        raise UsageError("eval/bench.py chưa có: lệnh bench chưa dùng được.")
+    return args.bench_module.run(args)
+
+
+COMMANDS = {"run": cmd_run, "squad": cmd_squad, "bench": cmd_bench}
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    args = _parser(with_bench=argv[:1] == ["bench"]).parse_args(argv)
+    from eval.questions import QuestionFileError
+    from rag.__main__ import quiet_libraries
+    from rag.retrieval import QueryError
+    from rag.store import StoreError
+
+    quiet_libraries()
+    try:
+        settings = Settings.from_env()
+        return COMMANDS[args.command](args, settings)
+    except (UsageError, QuestionFileError, QueryError, ConfigError) as exc:
+        print(f"Lỗi: {exc}", file=sys.stderr)
+        return 2
+    except (StoreError, OSError) as exc:
+        print(f"Lỗi: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("Đã dừng.", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,179 @@
+"""Run a question set against a corpus in an isolated index, mode by mode, and score it.
+
+In: a corpus folder, `Question`s, retrieval modes and `Settings`. Out: one `Record` per question
+and mode (the document ranking, the `Answer`) and the report dictionary of DESIGN.md.
+Never touches the user's index: everything is built in a temporary data folder.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from eval import metrics
+from eval.questions import Question
+from rag.answer import Answer
+from rag.config import Settings
+
+# Chunks retrieved to rank documents: enough for ten distinct documents in most corpora.
+RANKING_CHUNKS = 20
+RANKING_CHUNKS_MAX = 60
+RANKING_DEPTH = 10
+
+
+@dataclass(frozen=True)
+class Record:
+    """One question asked in one mode."""
+
+    question: Question
+    mode: str
+    documents: tuple[str, ...]  # retrieved documents, best first (chunk hits deduplicated)
+    answer: Answer
+    judge: dict = field(default_factory=dict)
+
+    @property
+    def cited(self) -> list[str]:
+        return list(dict.fromkeys(c.doc_id for c in self.answer.citations))
+
+    def scores(self) -> dict:
+        """This question's own figures, as they enter the averages."""
+        q, a = self.question, self.answer
+        out: dict = {"abstained": a.abstained}
+        if not q.answerable:
+            return out
+        gold = q.doc_ids
+        out.update(
+            {
+                "hit@1": metrics.hit_at(self.documents, gold, 1),
+                "hit@3": metrics.hit_at(self.documents, gold, 3),
+                "hit@5": metrics.hit_at(self.documents, gold, 5),
+                "recall@5": metrics.recall_at(self.documents, gold, 5),
+                "mrr@10": metrics.mrr_at(self.documents, gold, RANKING_DEPTH),
+                "ndcg@10": metrics.ndcg_at(self.documents, gold, RANKING_DEPTH),
+            }
+        )
+        text = "" if a.abstained else a.text
+        out["contains_reference"] = float(metrics.contains_reference(text, q.answers))
+        out["token_f1"] = metrics.token_f1(text, q.answers)
+        out["exact_match"] = metrics.exact_match(text, q.answers)
+        if not a.abstained:
+            cited = self.cited
+            out["citation_correct"] = sum(d in gold for d in cited) / len(cited) if cited else 0.0
+            out["citation_supported"] = (
+                sum(c.supported for c in a.citations) / len(a.citations) if a.citations else 0.0
+            )
+            out["answer_words"] = float(metrics.word_count(a.text))
+        if a.span is not None and not a.abstained:
+            out["span_exact_match"] = metrics.exact_match(a.span, q.answers)
+            out["span_f1"] = metrics.token_f1(a.span, q.answers)
+        return out
+
+    def failed(self) -> bool:
+        s = self.scores()
+        if not self.question.answerable:
+            return not self.answer.abstained
+        return not s["contains_reference"] or not s["hit@5"]
+
+
+Progress = Callable[[str, int, int], None]
+
+
+@contextmanager
+def isolated_assistant(settings: Settings, corpus: Path, progress: Progress | None = None):
+    """An `Assistant` over `corpus`, indexed in a temporary data folder removed afterwards."""
+    from rag.chain import Assistant
+
+    with tempfile.TemporaryDirectory(prefix="rag-eval-") as tmp:
+        isolated = replace(settings, data_dir=Path(tmp) / "data", corpus_dir=Path(corpus))
+        assistant = Assistant.from_settings(isolated)
+        report = assistant.store.sync(Path(corpus), progress=progress)
+        if report.errors:
+            for path, reason in report.errors:
+                print(f"Bỏ qua {path}: {reason}", file=sys.stderr)
+        yield assistant
+
+
+def document_ranking(assistant, question: str, mode: str) -> tuple[str, ...]:
+    """Documents in the order their best chunk is retrieved, at least ten when the corpus has."""
+    k = RANKING_CHUNKS
+    while True:
+        hits = assistant.retriever.search(question, k=k, mode=mode)
+        ranked = metrics.ranked_documents(h.chunk.doc_id for h in hits)
+        if len(ranked) >= RANKING_DEPTH or len(hits) < k or k >= RANKING_CHUNKS_MAX:
+            return tuple(ranked)
+        k = RANKING_CHUNKS_MAX
+
+
+def ask_all(
+    assistant, questions: Sequence[Question], mode: str, tick: Callable[[], None] = lambda: None
+) -> Iterator[Record]:
+    for q in questions:
+        answer = assistant.ask(q.question, history=list(q.history), mode=mode)
+        documents = document_ranking(assistant, answer.standalone_question or q.question, mode)
+        yield Record(q, mode, documents, answer)
+        tick()
+
+
+def _mean_of(rows: list[dict], key: str) -> float | None:
+    return metrics.mean([r[key] for r in rows if key in r])
+
+
+def _zero(value: float | None) -> float:
+    return 0.0 if value is None else value
+
+
+def summarize(records: Sequence[Record]) -> dict:
+    """The `modes.<mode>` section of report.json for one mode's records."""
+    rows = [r.scores() for r in records]
+    answerable = [s for r, s in zip(records, rows, strict=True) if r.question.answerable]
+    precision, recall = metrics.abstention_scores(
+        [r.answer.abstained for r in records], [r.question.answerable for r in records]
+    )
+    retrieve = [r.answer.timings_ms.get("retrieve", 0.0) for r in records]
+    answer = [r.answer.timings_ms.get("answer", 0.0) for r in records]
+    section = {
+        "retrieval": {
+            key: _zero(_mean_of(answerable, key))
+            for key in ("hit@1", "hit@3", "hit@5", "recall@5", "mrr@10", "ndcg@10")
+        },
+        "answer": {
+            "contains_reference": _zero(_mean_of(answerable, "contains_reference")),
+            "token_f1": _zero(_mean_of(answerable, "token_f1")),
+            "exact_match": _zero(_mean_of(answerable, "exact_match")),
+            "citation_correct": _zero(_mean_of(answerable, "citation_correct")),
+            "citation_supported": _zero(_mean_of(answerable, "citation_supported")),
+            "abstain_precision": precision,
+            "abstain_recall": recall,
+            "mean_answer_words": _zero(_mean_of(answerable, "answer_words")),
+            "span_exact_match": _mean_of(answerable, "span_exact_match"),
+            "span_f1": _mean_of(answerable, "span_f1"),
+        },
+        "latency_ms": {
+            "retrieve_p50": metrics.percentile(retrieve, 50),
+            "retrieve_p95": metrics.percentile(retrieve, 95),
+            "answer_p50": metrics.percentile(answer, 50),
+            "answer_p95": metrics.percentile(answer, 95),
+        },
+    }
+    judged = [r.judge for r in records if r.judge]
+    if judged:
+        section["judge"] = {
+            key: metrics.mean([j[key] for j in judged if j.get(key) is not None])
+            for key in ("faithfulness", "answer_relevance")
+        } | {"n_judged": len(judged)}
+    return section
+
+
+def build_report(
+    dataset: str, questions: Sequence[Question], n_documents: int, by_mode: dict[str, list[Record]]
+) -> dict:
+    return {
+        "dataset": dataset,
+        "n_questions": len(questions),
+        "n_documents": n_documents,
+        "modes": {mode: summarize(records) for mode, records in by_mode.items()},
+    }
