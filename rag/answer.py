@@ -551,7 +551,7 @@ class ExtractiveAnswerer:
         if (
             best_cov < self.abstain_threshold
             or (kind in ("number", "date") and not best_spans and not any(x[3] for x in ranked[:3]))
-            or not _numbers_agree(question, sentences[ranked[0][2]].hit.chunk.text)
+            or not _numbers_agree(question, _around(sentences[ranked[0][2]]))
         ):
             return abstention(question)
         second = self._second(sentences, scored, ranked[0], bool(kind))
@@ -645,6 +645,13 @@ class ExtractiveAnswerer:
 
 
 _QUESTION_NUMBER = re.compile(r"(?<![\w/-])\d+(?:[.,]\d+)*(?![\w/])")
+
+
+def _around(sentence: Sentence, reach: int = 150) -> str:
+    """The sentence with a little of its passage on each side."""
+    chunk = sentence.hit.chunk
+    start = max(0, sentence.start - chunk.start - reach)
+    return chunk.text[start : sentence.end - chunk.start + reach]
 
 
 def _numbers_agree(question: str, passage: str) -> bool:

@@ -94,7 +94,7 @@ def rewrite_follow_up(question: str, history: History) -> str:
         years = _YEAR.findall(new)
         if years and _YEAR.search(prev_q):
             return _YEAR.sub(years[0], prev_q, count=1)
-        return f"{prev_q.rstrip(' ?')} {new}?"
+        return _swap_subject(prev_q, new)
     m = _REFERS.search(lowered)
     if m:
         person = _previous_person(prev_q, prev_a)
@@ -106,8 +106,30 @@ def rewrite_follow_up(question: str, history: History) -> str:
         if years:
             return question[: m.start()] + f"năm {years[0]}" + question[m.end() :]
     if len(question.split()) <= 4:
-        return f"{question.rstrip(' ?')} ({prev_q.rstrip(' ?')})?"
+        # Only the previous topic comes along, not what it asked ("... vào ngày nào").
+        topic = " ".join(_ASK_PHRASE.sub(" ", prev_q).split()).strip(" ,?")
+        return f"{question.rstrip(' ?')} ({topic})?"
     return question
+
+
+_ASK_PHRASE = re.compile(
+    r"(?<!\w)(?:vào\s+)?(?:khi nào|bao giờ|lúc nào|ngày nào|năm nào|tháng nào|bao nhiêu|mấy|"
+    r"là ai|ai|là gì|gì|ở đâu|đâu)(?!\w)",
+    re.IGNORECASE,
+)
+
+
+def _swap_subject(prev_q: str, subject: str) -> str:
+    """'Còn kim ngạch nhập khẩu thì sao?' after '... công nghiệp của Khối tăng bao nhiêu?' asks
+    'kim ngạch nhập khẩu tăng bao nhiêu?': the new subject with the old predicate, which starts
+    at the word before the question phrase."""
+    m = _ASK_PHRASE.search(prev_q)
+    words_before = prev_q[: m.start()].split() if m else []
+    if not words_before:
+        return f"{prev_q.rstrip(' ?')} {subject}?"
+    verb_at = prev_q.rfind(words_before[-1], 0, m.start())
+    tail = prev_q[verb_at:]
+    return f"{subject} {tail[0].lower()}{tail[1:]}"
 
 
 def _previous_person(prev_q: str, prev_a: str) -> str | None:

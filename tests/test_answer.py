@@ -133,7 +133,7 @@ def test_follow_up_about_a_person(assistant):
         (
             "Còn Đảng bộ Khối tỉnh Điện Biên thì sao?",
             [("Có bao nhiêu lớp trung cấp chính trị được tổ chức?", "…")],
-            "Có bao nhiêu lớp trung cấp chính trị được tổ chức Đảng bộ Khối tỉnh Điện Biên?",
+            "Đảng bộ Khối tỉnh Điện Biên có bao nhiêu lớp trung cấp chính trị được tổ chức?",
         ),
         (
             "Năm đó hội nghị bàn về gì?",
@@ -149,6 +149,16 @@ def test_follow_up_about_a_person(assistant):
                 )
             ],
             "Nguyễn Thị Tuyến là ai?",
+        ),
+        (
+            "Còn kim ngạch nhập khẩu thì sao?",
+            [("Giá trị sản xuất công nghiệp của Khối tăng bao nhiêu phần trăm?", "…")],
+            "kim ngạch nhập khẩu tăng bao nhiêu phần trăm?",
+        ),
+        (
+            "Ai chủ trì?",
+            [("Hội nghị sơ kết Chương trình số 06-Ctr/ĐUK được tổ chức vào ngày nào?", "…")],
+            "Ai chủ trì (Hội nghị sơ kết Chương trình số 06-Ctr/ĐUK được tổ chức)?",
         ),
         ("Ai là Bí thư Đảng ủy Khối?", [], "Ai là Bí thư Đảng ủy Khối?"),
     ],
