@@ -232,7 +232,7 @@ class Assistant:
                     raise ValueError("empty reply")
                 answer = verify_citations(reply, hits, self._idf(), standalone)
             except Exception as exc:  # any LLM failure falls back to the extractive answer
-                log.warning("LLM: %s", _one_line_error(exc))
+                log.warning("LLM: %s", self._redact(_one_line_error(exc)))
                 notice = LLM_UNREACHABLE
                 if streamed:
                     yield Reset(notice)
@@ -254,6 +254,11 @@ class Assistant:
             },
         )
 
+    def _redact(self, text: str) -> str:
+        """Some servers quote the key back in their errors; it never reaches a log."""
+        key = self.settings.llm_api_key
+        return text.replace(key, "***") if key else text
+
     # -- steps --------------------------------------------------------------------------------
     def _condense(self, inputs: dict) -> dict:
         question, history = inputs["question"], inputs["history"]
@@ -264,7 +269,7 @@ class Assistant:
                 text = reply.content.strip() if isinstance(reply.content, str) else ""
                 standalone = check_query(text.splitlines()[0]) if text else question
             except Exception as exc:
-                log.warning("LLM (viết lại câu hỏi): %s", _one_line_error(exc))
+                log.warning("LLM (viết lại câu hỏi): %s", self._redact(_one_line_error(exc)))
                 standalone = rewrite_follow_up(question, history)
         elif history:
             standalone = rewrite_follow_up(question, history)

@@ -12,6 +12,7 @@ import hashlib
 import io
 import os
 import re
+import zipfile
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -26,6 +27,11 @@ NOT_TEXT = "không phải tệp văn bản"
 UNDECODABLE = "không giải mã được (cần UTF-8, UTF-16 hoặc Windows-1258)"
 NO_TEXT = "không có nội dung văn bản"
 NOTHING_LEFT = "không còn nội dung sau khi làm sạch"
+# An article is kilobytes; a file this large is a mistake or an attack, and would stall ingest.
+MAX_FILE_BYTES = 20 * 1024 * 1024
+# A .docx is a zip: refuse one that would unpack to far more than it weighs (a zip bomb).
+MAX_UNPACKED_BYTES = 100 * 1024 * 1024
+MAX_PACK_RATIO = 100
 
 
 class DocumentError(Exception):
@@ -141,12 +147,15 @@ def iter_document_paths(root: Path) -> list[Path]:
     return sorted(found, key=lambda p: p.relative_to(root).as_posix())
 
 
-def load_document(path: Path, root: Path) -> Article:
+def load_document(path: Path, root: Path, max_bytes: int = MAX_FILE_BYTES) -> Article:
     """Load one file; raises DocumentError (never another exception) when it cannot be ingested."""
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         raise DocumentError(f"loại tệp không được hỗ trợ: {suffix or '(không có đuôi)'}")
     try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise DocumentError(too_large(size, max_bytes))
         data = path.read_bytes()
     except OSError as exc:
         raise DocumentError(f"không đọc được tệp: {exc.strerror or type(exc).__name__}") from exc
@@ -370,8 +379,28 @@ def _pdf_text(data: bytes) -> str:
     return text
 
 
+def too_large(size: int, limit: int) -> str:
+    return f"tệp quá lớn ({size / 1048576:.1f} MB; tối đa {limit / 1048576:.0f} MB)"
+
+
+def _check_zip(data: bytes) -> None:
+    """Refuse a zip whose entries would unpack to too much, before any library unpacks it."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            unpacked = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, ValueError, OSError) as exc:
+        raise DocumentError(f"tệp DOCX hỏng: {_one_line(exc)}") from exc
+    if unpacked > MAX_UNPACKED_BYTES or unpacked > MAX_PACK_RATIO * max(len(data), 1):
+        raise DocumentError(
+            f"tệp nén bất thường: {len(data):,} byte giải nén thành {unpacked:,} byte "
+            "(có thể là zip bomb)"
+        )
+
+
 def _docx_text(data: bytes) -> str:
     from docx import Document
+
+    _check_zip(data)
 
     # python-docx lets zipfile, lxml and KeyError exceptions through on damaged files.
     try:

@@ -22,6 +22,7 @@ class Reply:
     delay: float = 0.0  # seconds before answering: longer than the client's timeout = a timeout
     status: int = 200
     malformed: bool = False  # a body that is not the OpenAI shape
+    echo_auth: bool = False  # an error that quotes the key back, as some servers do
 
 
 class StubLLM:
@@ -39,7 +40,7 @@ class StubLLM:
                 length = int(self.headers.get("Content-Length", 0))
                 body = json.loads(self.rfile.read(length) or b"{}")
                 stub.requests.append(body)
-                stub.headers.append(dict(self.headers))
+                stub.headers.append({k.lower(): v for k, v in self.headers.items()})
                 reply = stub.replies.popleft() if stub.replies else Reply("")
                 if reply.delay:
                     time.sleep(reply.delay)
@@ -49,10 +50,13 @@ class StubLLM:
 
             def _answer(self, body: dict, reply: Reply) -> None:
                 if reply.status != 200:
+                    message = "lỗi máy chủ"
+                    if reply.echo_auth:
+                        message = f"Khóa không hợp lệ: {self.headers.get('Authorization')}"
                     self._send(
                         reply.status,
                         "application/json",
-                        json.dumps({"error": {"message": "lỗi máy chủ"}}).encode(),
+                        json.dumps({"error": {"message": message}}).encode(),
                     )
                     return
                 if reply.malformed:
