@@ -581,13 +581,15 @@ class ExtractiveAnswerer:
                 abs(sentence.start - best_sentence.end) < 3
                 or abs(best_sentence.start - sentence.end) < 3
             )
+            if typed and best[3] and not near:
+                continue  # the answer is in hand: only its immediate context may join it
             bonus = (0.1 if near else 0.0) + (0.2 if typed and item[3] and not best[3] else 0.0)
             options.append((item[0] + bonus, item))
         if not options:
             return None
         value, item = max(options, key=lambda o: (o[0], -o[1][2]))
         # A best sentence that already holds the asked-for number, date or name needs company
-        # only from an almost equally good one.
+        # only from an almost equally good neighbour.
         ratio = 0.8 if typed and best[3] else self.second_ratio
         return item if value >= ratio * best[0] else None
 
@@ -596,12 +598,11 @@ class ExtractiveAnswerer:
     ) -> Answer:
         # File order reads naturally when both sentences come from one passage.
         picked.sort(key=lambda p: (p[0].hit.rank, p[0].start))
-        numbers: dict[str, int] = {}
         parts, citations = [], []
         span_text = None
-        for sentence, spans in picked:
+        # One citation per sentence, even from one passage: each then highlights its own quote.
+        for n, (sentence, spans) in enumerate(picked, 1):
             chunk = sentence.hit.chunk
-            n = numbers.setdefault(chunk.chunk_id, len(numbers) + 1)
             span = local = None
             if spans and span_text is None:
                 local = spans[0]
@@ -614,25 +615,24 @@ class ExtractiveAnswerer:
             if cs > 0:
                 shown = "… " + shown
             parts.append(f"{_one_line(shown)} [{n}]")
-            if n == len(citations) + 1:
-                citations.append(
-                    Citation(
-                        n=n,
-                        doc_id=chunk.doc_id,
-                        title=chunk.title,
-                        outlet=chunk.outlet,
-                        date=chunk.date,
-                        passage=chunk.text,
-                        passage_start=chunk.start,
-                        passage_end=chunk.end,
-                        quote=sentence.text,
-                        start=sentence.start,
-                        end=sentence.end,
-                        supported=True,
-                        chunk_id=chunk.chunk_id,
-                        span=span,
-                    )
+            citations.append(
+                Citation(
+                    n=n,
+                    doc_id=chunk.doc_id,
+                    title=chunk.title,
+                    outlet=chunk.outlet,
+                    date=chunk.date,
+                    passage=chunk.text,
+                    passage_start=chunk.start,
+                    passage_end=chunk.end,
+                    quote=sentence.text,
+                    start=sentence.start,
+                    end=sentence.end,
+                    supported=True,
+                    chunk_id=chunk.chunk_id,
+                    span=span,
                 )
+            )
         return Answer(
             text=" ".join(parts),
             citations=tuple(citations),
