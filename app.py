@@ -336,6 +336,9 @@ def _copy_atomic(source: Path, target: Path) -> None:
         raise
 
 
+CONCURRENT_CHATS = 8
+
+
 def create_app(
     assistant: Assistant,
     *,
@@ -436,6 +439,9 @@ def create_app(
         remove.click(page.remove, [remove_pick], [upload_result, status, *library])
         timer.tick(page.poll, None, [status, timer, *library], show_progress="hidden")
         app.load(page.poll, None, [status, timer, *library], show_progress="hidden")
+    # Chats wait mostly on the LLM or on each other's CPU: several run at once, each with its
+    # own conversation state; uploads take the store's lock and swap the index atomically.
+    app.queue(default_concurrency_limit=CONCURRENT_CHATS)
     return app
 
 
