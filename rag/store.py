@@ -103,19 +103,34 @@ class Snapshot:
         self,
         docs: dict[str, dict],
         chunks: list[Chunk],
-        tokens: list[tuple[list[str], list[str]]],
+        tokens: list[tuple[list[str], list[str]]] | Path,
         lexical: LexicalIndex | None = None,
         generation: str = "",
     ):
         self.docs = docs
         self.chunks = chunks
-        self.tokens = tokens
-        self.lexical = lexical if lexical is not None else LexicalIndex.build(tokens)
+        # A loaded snapshot reads its tokens only when a sync needs them: searching never
+        # does, and at 100,000 passages they are most of the load time and memory.
+        self._tokens = tokens
+        if lexical is None:
+            lexical = LexicalIndex.build(self.tokens)
+        self.lexical = lexical
         self.generation = generation
         self.position = {c.chunk_id: i for i, c in enumerate(chunks)}
         self._doc_ids = np.array([c.doc_id for c in chunks], dtype=object)
         self._outlets = np.array([c.outlet or "" for c in chunks], dtype=object)
         self._dates = np.array([date_to_int(c.date) for c in chunks], dtype=np.int64)
+
+    @property
+    def tokens(self) -> list[tuple[list[str], list[str]]]:
+        """Per chunk, the (words, folded) tokens its BM25 rows were built from."""
+        if isinstance(self._tokens, Path):
+            with open(self._tokens, "rb") as f:
+                tokens = pickle.load(f)
+            if len(tokens) != len(self.chunks):
+                raise StoreError(f"{self._tokens}: token list and chunk list disagree")
+            self._tokens = tokens
+        return self._tokens
 
     @classmethod
     def empty(cls) -> Snapshot:
@@ -154,7 +169,9 @@ class Snapshot:
             for c in self.chunks
         ]
         with open(folder / "chunks.pkl", "wb") as f:
-            pickle.dump({"rows": rows, "tokens": self.tokens}, f, protocol=5)
+            pickle.dump({"rows": rows}, f, protocol=5)
+        with open(folder / "tokens.pkl", "wb") as f:
+            pickle.dump(self.tokens, f, protocol=5)
         self.lexical.save(folder)
         _write_json(
             folder / "manifest.json",
@@ -170,7 +187,10 @@ class Snapshot:
         if manifest.get("chunks") != len(chunks):
             raise ValueError(f"{folder}: manifest and chunk list disagree")
         lexical = LexicalIndex.load(folder, len(chunks))
-        return cls(manifest["docs"], chunks, payload["tokens"], lexical, folder.name)
+        tokens = payload.get("tokens", folder / "tokens.pkl")  # older snapshots held them inline
+        if isinstance(tokens, Path) and not tokens.is_file():
+            raise ValueError(f"{folder}: tokens.pkl is missing")
+        return cls(manifest["docs"], chunks, tokens, lexical, folder.name)
 
 
 class Store:
@@ -272,7 +292,12 @@ class Store:
                 c.doc_id, {"hash": "", "chunks": [], "title": c.title, "source": "", "root": ""}
             )
             doc["chunks"].append(c.chunk_id)
-        snapshot = Snapshot(docs, chunks, [index_tokens(c.indexed_text) for c in chunks])
+        tokenizing = _Tokenizing([c.indexed_text for c in chunks])
+        try:
+            tokens = tokenizing.result(_no_progress)
+        finally:
+            tokenizing.close()
+        snapshot = Snapshot(docs, chunks, tokens)
         self._commit(snapshot)
         return snapshot
 
@@ -416,22 +441,28 @@ class Store:
         progress = progress or _no_progress
         new_chunks = [c for _, chunks in fresh.values() for c in chunks]
         texts = [c.indexed_text for c in new_chunks]
-        vectors = self._embed(texts, progress)
-        tokens_new = []
-        for n, text in enumerate(texts, 1):
-            tokens_new.append(index_tokens(text))
-            if n % 500 == 0 or n == len(texts):
-                progress("tokenize", n, len(texts))
-        (self.home / "DIRTY").touch()
-        stale = [
-            cid for d in set(fresh) | gone if d in current.docs for cid in current.docs[d]["chunks"]
-        ]
-        keep_new = {c.chunk_id for c in new_chunks}
-        self._delete([cid for cid in stale if cid not in keep_new])
-        progress("write", 0, len(new_chunks))
-        if new_chunks:
-            self._upsert(new_chunks, vectors)
-        progress("write", len(new_chunks), len(new_chunks))
+        # pyvi (the slowest stage) runs in worker processes while Chroma is written here.
+        tokenizing = _Tokenizing(texts)
+        try:
+            progress("embed", 0, len(texts))
+            vectors = self._embed(texts, progress)
+            (self.home / "DIRTY").touch()
+            stale = [
+                cid
+                for d in set(fresh) | gone
+                if d in current.docs
+                for cid in current.docs[d]["chunks"]
+            ]
+            keep_new = {c.chunk_id for c in new_chunks}
+            self._delete([cid for cid in stale if cid not in keep_new])
+            progress("write", 0, len(new_chunks))
+            if new_chunks:
+                self._upsert(new_chunks, vectors)
+            progress("write", len(new_chunks), len(new_chunks))
+            del vectors
+            tokens_new = tokenizing.result(progress)
+        finally:
+            tokenizing.close()
         docs = {d: rec for d, rec in current.docs.items() if d not in gone and d not in fresh}
         docs.update({d: rec for d, (rec, _) in fresh.items()})
         by_id = dict(
@@ -524,6 +555,77 @@ class Store:
             }
             for d, r in sorted(self.snapshot.docs.items())
         ]
+
+
+class _Tokenizing:
+    """`index_tokens` of many texts, in order: in worker processes (started at once, so that
+    the caller can write Chroma meanwhile) when there is enough text to repay starting them,
+    else here when the result is asked for.
+
+    Each worker gets its whole share of texts when it starts and writes its tokens to a file:
+    no thread of this process has to feed it or drain it, because Chroma's writes can hold
+    the GIL for seconds and a `Pool` starves behind them.
+    """
+
+    # About five seconds of pyvi on one core; below it, starting workers costs more than it saves.
+    PARALLEL_MIN_CHARS = 1_500_000
+
+    def __init__(self, texts: list[str]):
+        self.texts = texts
+        self._workers: list[tuple[object, Path]] = []
+        self._scratch: str | None = None
+        n = os.cpu_count() or 1
+        if n > 1 and sum(map(len, texts)) >= self.PARALLEL_MIN_CHARS:
+            import multiprocessing
+            import tempfile
+
+            # spawn, not fork: this process may hold Chroma's and torch's threads.
+            context = multiprocessing.get_context("spawn")
+            self._scratch = tempfile.mkdtemp(prefix="rag-tokens-")
+            step = -(-len(texts) // n)
+            for i in range(0, len(texts), step):
+                out = Path(self._scratch) / f"{i}.pkl"
+                worker = context.Process(
+                    target=_tokenize_to_file, args=(texts[i : i + step], str(out)), daemon=True
+                )
+                worker.start()
+                self._workers.append((worker, out))
+
+    def result(self, progress: Progress) -> list[tuple[list[str], list[str]]]:
+        total = len(self.texts)
+        progress("tokenize", 0, total)
+        tokens: list[tuple[list[str], list[str]]] = []
+        if self._workers:
+            for worker, out in self._workers:
+                worker.join()
+                if worker.exitcode != 0:
+                    raise StoreError(
+                        f"Tách từ thất bại (tiến trình con thoát mã {worker.exitcode})."
+                    )
+                with open(out, "rb") as f:
+                    tokens.extend(pickle.load(f))
+                progress("tokenize", len(tokens), total)
+            return tokens
+        for n, text in enumerate(self.texts, 1):
+            tokens.append(index_tokens(text))
+            if n % 500 == 0 or n == total:
+                progress("tokenize", n, total)
+        return tokens
+
+    def close(self) -> None:
+        for worker, _ in self._workers:
+            if worker.is_alive():
+                worker.terminate()
+            worker.join()
+        self._workers = []
+        if self._scratch:
+            shutil.rmtree(self._scratch, ignore_errors=True)
+            self._scratch = None
+
+
+def _tokenize_to_file(texts: list[str], out: str) -> None:
+    with open(out, "wb") as f:
+        pickle.dump([index_tokens(t) for t in texts], f, protocol=5)
 
 
 def make_chroma_client(settings: Settings):

@@ -1,0 +1,95 @@
+"""`eval.bench` at a tiny size: the report's shape and its exact, timing-free values."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import pytest
+
+from eval import bench
+
+pytestmark = pytest.mark.skipif(not bench.XQUAD.is_file(), reason="XQuAD-vi is not beside the repo")
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory) -> dict:
+    out = tmp_path_factory.mktemp("bench")
+    parser = argparse.ArgumentParser()
+    bench.add_arguments(parser)
+    args = parser.parse_args(["--sizes", "200", "--queries", "20", "--out", str(out)])
+    assert bench.run(args) == 0
+    assert (out / "report.md").read_text("utf-8").startswith("# Benchmark")
+    assert (out / "latency.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    return json.loads((out / "report.json").read_text("utf-8"))
+
+
+def test_report_has_every_section(report):
+    assert set(report) == {"machine", "command", "sizes"}
+    assert list(report["sizes"]) == ["200"]
+    size = report["sizes"]["200"]
+    for key in (
+        "ingest",
+        "reingest",
+        "search",
+        "answer",
+        "baseline",
+        "startup",
+        "rss_mb",
+        "disk_mb",
+    ):
+        assert key in size
+    assert set(size["search"]) == {"lexical", "dense", "hybrid"}
+    assert set(size["answer"]) == {"hybrid", "lexical"}
+    assert {"p50_ms", "p95_ms", "hit@1", "hit@5", "hit@5_accented"} <= set(size["baseline"])
+    assert report["machine"]["cpus"] >= 1
+
+
+def test_corpus_and_queries_are_the_seeded_ones(report):
+    size = report["sizes"]["200"]
+    assert (size["documents"], size["queries"], size["queries_folded"]) == (20, 20, 5)
+    assert 150 <= size["passages"] <= 300
+    assert size["ingest"]["embedded"] == size["passages"]
+    assert size["ingest"]["errors"] == 0
+
+
+def test_reingest_of_an_unchanged_corpus_embeds_nothing(report):
+    size = report["sizes"]["200"]
+    assert (size["reingest"]["unchanged"], size["reingest"]["embedded"]) == (20, 0)
+
+
+def test_lexical_search_finds_every_query_passage(report):
+    size = report["sizes"]["200"]
+    # Each query quotes two sentences of its passage, so BM25 over both fields finds it.
+    assert size["search"]["lexical"]["hit@5"] == 1.0
+    assert size["search"]["lexical"]["hit@5_accented"] == 1.0
+    # LangChain's default splits on spaces only: 2 of the 5 queries typed without accents
+    # miss, every accented one is found.
+    assert (size["baseline"]["hit@5"], size["baseline"]["hit@5_accented"]) == (0.9, 1.0)
+
+
+def test_start_up_answers_from_the_built_index(report):
+    startup = report["sizes"]["200"]["startup"]
+    assert (
+        startup["start_s"] <= startup["imported_s"] <= startup["ready_s"] <= startup["answered_s"]
+    )
+    assert startup["rss_mb"] > 0
+
+
+def test_parallel_tokenizing_gives_the_serial_tokens(monkeypatch, seed_corpus):
+    """The worker processes that large ingests use return exactly what one process would."""
+    from rag.lexical import index_tokens
+    from rag.store import _Tokenizing
+
+    texts = [
+        p.read_text("utf-8")[i : i + 800]
+        for p in sorted(seed_corpus.glob("*.txt"))
+        for i in (0, 800)
+    ]
+    monkeypatch.setattr(_Tokenizing, "PARALLEL_MIN_CHARS", 0)
+    tokenizing = _Tokenizing(texts)
+    try:
+        tokens = tokenizing.result(lambda *_: None)
+    finally:
+        tokenizing.close()
+    assert tokens == [index_tokens(t) for t in texts]
