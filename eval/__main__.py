@@ -11,10 +11,10 @@ import argparse
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 from rag.config import RETRIEVAL_MODES, ConfigError, Settings
+from rag.progress import progress_bars
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -85,35 +85,6 @@ def _parser(with_bench: bool = False) -> argparse.ArgumentParser:
     return parser
 
 
-def _progress_bars() -> tuple[Callable[[str, int, int], None], Callable[[], None]]:
-    from tqdm import tqdm
-
-    labels = {
-        "load": "Đọc tệp",
-        "embed": "Nhúng",
-        "tokenize": "Tách từ",
-        "write": "Ghi Chroma",
-        "bm25": "BM25",
-    }
-    bars: dict[str, tqdm] = {}
-
-    def update(stage: str, done: int, total: int) -> None:
-        bar = bars.get(stage)
-        if bar is None:
-            bar = bars[stage] = tqdm(
-                total=total, desc=labels.get(stage, stage), leave=False, file=sys.stderr
-            )
-        bar.total = total
-        bar.n = done
-        bar.refresh()
-
-    def close() -> None:
-        for bar in bars.values():
-            bar.close()
-
-    return update, close
-
-
 def evaluate(args, settings: Settings, dataset: str, corpus: Path, questions) -> int:
     """Index `corpus` in a temporary folder, ask every question in every mode, write reports."""
     from tqdm import tqdm
@@ -129,7 +100,7 @@ def evaluate(args, settings: Settings, dataset: str, corpus: Path, questions) ->
         dataset += " (no diacritics)"
     modes = args.modes or [settings.retrieval_mode]
     started = time.perf_counter()
-    update, close = _progress_bars()
+    update, close = progress_bars(always=True)
     by_mode = {}
     with isolated_assistant(settings, corpus, progress=update) as assistant:
         close()

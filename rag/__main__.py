@@ -11,10 +11,10 @@ import json
 import logging
 import sys
 import warnings
-from collections.abc import Callable
 from pathlib import Path
 
 from rag.config import RETRIEVAL_MODES, ConfigError, Settings
+from rag.progress import progress_bars
 
 
 class UsageError(Exception):
@@ -79,40 +79,6 @@ def _print_json(payload) -> None:
     print(json.dumps(payload, ensure_ascii=False, indent=2))
 
 
-def _progress_bars() -> tuple[Callable[[str, int, int], None], Callable[[], None]]:
-    from tqdm import tqdm
-
-    labels = {
-        "load": "Đọc tệp",
-        "embed": "Nhúng",
-        "tokenize": "Tách từ",
-        "write": "Ghi Chroma",
-        "bm25": "Chỉ mục BM25",
-    }
-    bars: dict[str, tqdm] = {}
-
-    def update(stage: str, done: int, total: int) -> None:
-        bar = bars.get(stage)
-        if bar is None:
-            bar = bars[stage] = tqdm(
-                total=total,
-                desc=labels.get(stage, stage),
-                unit="",
-                leave=False,
-                disable=None,
-                file=sys.stderr,
-            )
-        bar.total = total
-        bar.n = done
-        bar.refresh()
-
-    def close() -> None:
-        for bar in bars.values():
-            bar.close()
-
-    return update, close
-
-
 def cmd_ingest(args, settings: Settings) -> int:
     from rag.retrieval import Retriever
 
@@ -120,7 +86,7 @@ def cmd_ingest(args, settings: Settings) -> int:
     if not path.exists():
         raise UsageError(f"Không tìm thấy đường dẫn: {path}")
     retriever = Retriever.from_settings(settings)
-    update, close = _progress_bars()
+    update, close = progress_bars()
     try:
         report = retriever.store.sync(path, progress=update)
     finally:

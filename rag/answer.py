@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from rag.chunking import Chunk
 from rag.retrieval import Hit
 from rag.text import canonical, fold, has_diacritics, split_sentences, word_tokens
 
@@ -42,6 +43,34 @@ class Citation:
     supported: bool
     chunk_id: str
     span: tuple[int, int] | None = None  # the answering span in the file, for bold
+
+    @classmethod
+    def of(
+        cls,
+        chunk: Chunk,
+        n: int,
+        start: int,
+        end: int,
+        supported: bool,
+        span: tuple[int, int] | None = None,
+    ) -> Citation:
+        """Citation [n] of `chunk`, quoting its file text from `start` to `end`."""
+        return cls(
+            n=n,
+            doc_id=chunk.doc_id,
+            title=chunk.title,
+            outlet=chunk.outlet,
+            date=chunk.date,
+            passage=chunk.text,
+            passage_start=chunk.start,
+            passage_end=chunk.end,
+            quote=chunk.text[start - chunk.start : end - chunk.start],
+            start=start,
+            end=end,
+            supported=supported,
+            chunk_id=chunk.chunk_id,
+            span=span,
+        )
 
     def to_json(self) -> dict:
         return {
@@ -615,24 +644,7 @@ class ExtractiveAnswerer:
             if cs > 0:
                 shown = "… " + shown
             parts.append(f"{_one_line(shown)} [{n}]")
-            citations.append(
-                Citation(
-                    n=n,
-                    doc_id=chunk.doc_id,
-                    title=chunk.title,
-                    outlet=chunk.outlet,
-                    date=chunk.date,
-                    passage=chunk.text,
-                    passage_start=chunk.start,
-                    passage_end=chunk.end,
-                    quote=sentence.text,
-                    start=sentence.start,
-                    end=sentence.end,
-                    supported=True,
-                    chunk_id=chunk.chunk_id,
-                    span=span,
-                )
-            )
+            citations.append(Citation.of(chunk, n, sentence.start, sentence.end, True, span))
         return Answer(
             text=" ".join(parts),
             citations=tuple(citations),
@@ -740,21 +752,7 @@ def verify_citations(
         )
         cov, s, e = best
         citations.append(
-            Citation(
-                n=n,
-                doc_id=chunk.doc_id,
-                title=chunk.title,
-                outlet=chunk.outlet,
-                date=chunk.date,
-                passage=chunk.text,
-                passage_start=chunk.start,
-                passage_end=chunk.end,
-                quote=chunk.text[s:e],
-                start=chunk.start + s,
-                end=chunk.start + e,
-                supported=cov >= SUPPORT_THRESHOLD,
-                chunk_id=chunk.chunk_id,
-            )
+            Citation.of(chunk, n, chunk.start + s, chunk.start + e, cov >= SUPPORT_THRESHOLD)
         )
     return Answer(
         text=cleaned,
