@@ -60,11 +60,14 @@ class HashingEmbeddings(Embeddings):
         self._powers = np.ones(1, dtype=np.uint64)
         self._inverse_powers = np.ones(1, dtype=np.uint64)
 
-    def embed_array(self, texts: Sequence[str], *, is_query: bool = False) -> np.ndarray:
+    def embed_array(
+        self, texts: Sequence[str], *, is_query: bool = False, show_progress: bool | None = None
+    ) -> np.ndarray:
         """Vectors of `texts` as a float32 array of shape (len(texts), dimension).
 
-        `is_query` is accepted for the common embedder interface; queries and passages are
-        embedded the same way. An empty text gets the zero vector.
+        `is_query` and `show_progress` are accepted for the common embedder interface; queries
+        and passages are embedded the same way, fast enough to need no bar. An empty text gets
+        the zero vector.
         """
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
         for start, stop in _chunks(texts, CHUNK_CHARS):

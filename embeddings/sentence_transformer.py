@@ -59,8 +59,12 @@ class SentenceTransformerEmbeddings(Embeddings):
         # Truncate where the model was trained to stop, even if its positions reach further.
         self.model.max_seq_length = self.max_tokens
 
-    def embed_array(self, texts: Sequence[str], *, is_query: bool = False) -> np.ndarray:
-        """Vectors of `texts` as a float32 array of shape (len(texts), dimension)."""
+    def embed_array(
+        self, texts: Sequence[str], *, is_query: bool = False, show_progress: bool | None = None
+    ) -> np.ndarray:
+        """Vectors of `texts` as a float32 array of shape (len(texts), dimension). The progress
+        bar shows for long lists unless `show_progress` says otherwise (a caller reporting its
+        own progress batch by batch turns it off)."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         inputs = self._segment(texts) if self.spec.segment else texts
@@ -71,7 +75,9 @@ class SentenceTransformerEmbeddings(Embeddings):
             inputs if isinstance(inputs, list) else list(inputs),
             prompt=prefix or None,
             batch_size=self.batch_size,
-            show_progress_bar=len(texts) >= PROGRESS_BAR_MIN_TEXTS,
+            show_progress_bar=(
+                len(texts) >= PROGRESS_BAR_MIN_TEXTS if show_progress is None else show_progress
+            ),
             normalize_embeddings=True,
             convert_to_numpy=True,
         )

@@ -531,7 +531,11 @@ class Store:
         out = []
         step = 256
         for i in range(0, len(texts), step):
-            out.append(np.asarray(model.embed_array(texts[i : i + step]), dtype=np.float32))
+            out.append(
+                np.asarray(
+                    model.embed_array(texts[i : i + step], show_progress=False), dtype=np.float32
+                )
+            )
             progress("embed", min(i + step, len(texts)), len(texts))
         dim = getattr(model, "dimension", 0)
         return np.vstack(out) if out else np.zeros((0, dim), dtype=np.float32)
