@@ -70,10 +70,13 @@ class Retriever:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Retriever:
-        """Load the configured embedder (or its offline fallback) and open its store."""
+        """Load the configured embedder (or its offline fallback), open its store and repair
+        it if one half (Chroma or the BM25 snapshot) was lost or damaged."""
         from embeddings import load_embedder
 
-        return cls(Store(settings, load_embedder(settings.embedding_model)), settings)
+        store = Store(settings, load_embedder(settings.embedding_model))
+        store.verify()
+        return cls(store, settings)
 
     def search(
         self,

@@ -178,19 +178,24 @@ class Snapshot:
             {"pipeline": PIPELINE_VERSION, "docs": self.docs, "chunks": len(rows)},
         )
 
-    @classmethod
-    def load(cls, folder: Path) -> Snapshot:
+    @staticmethod
+    def load_records(folder: Path) -> tuple[dict[str, dict], list[Chunk]]:
+        """The manifest's documents and the chunk list, without the BM25 index."""
         manifest = json.loads((folder / "manifest.json").read_text("utf-8"))
         with open(folder / "chunks.pkl", "rb") as f:
-            payload = pickle.load(f)
-        chunks = [Chunk(*row) for row in payload["rows"]]
+            chunks = [Chunk(*row) for row in pickle.load(f)["rows"]]
         if manifest.get("chunks") != len(chunks):
             raise ValueError(f"{folder}: manifest and chunk list disagree")
+        return manifest["docs"], chunks
+
+    @classmethod
+    def load(cls, folder: Path) -> Snapshot:
+        docs, chunks = cls.load_records(folder)
         lexical = LexicalIndex.load(folder, len(chunks))
-        tokens = payload.get("tokens", folder / "tokens.pkl")  # older snapshots held them inline
-        if isinstance(tokens, Path) and not tokens.is_file():
+        tokens = folder / "tokens.pkl"
+        if not tokens.is_file():
             raise ValueError(f"{folder}: tokens.pkl is missing")
-        return cls(manifest["docs"], chunks, tokens, lexical, folder.name)
+        return cls(docs, chunks, tokens, lexical, folder.name)
 
 
 class Store:
@@ -212,13 +217,61 @@ class Store:
     def collection(self):
         if self._collection is None:
             self._client = make_chroma_client(self.settings)
-            self._collection = self._client.get_or_create_collection(
+            self._collection = self._open_collection()
+        return self._collection
+
+    def _open_collection(self):
+        def open_():
+            return self._client.get_or_create_collection(
                 self.collection_name,
                 embedding_function=None,
                 configuration={"hnsw": {"space": "cosine"}},
                 metadata={"embedding_model": self.embedder.name},
             )
-        return self._collection
+
+        collection = open_()
+        sample = collection.get(limit=1, include=["embeddings"])["embeddings"]
+        stored = len(sample[0]) if sample is not None and len(sample) else None
+        expected = getattr(self.embedder.embedder, "dimension", None)
+        if stored and expected and stored != expected:
+            # Vectors of another model (a data folder copied from elsewhere, a model folder
+            # replaced in place): they cannot be searched with this one; verify() re-embeds.
+            log.warning(
+                "Chroma '%s' chứa vector %d chiều của một mô hình khác (mô hình đang dùng: %d "
+                "chiều); đang dựng lại từ nội dung đã lưu.",
+                self.collection_name,
+                stored,
+                expected,
+            )
+            self._client.delete_collection(self.collection_name)
+            collection = open_()
+        return collection
+
+    def verify(self) -> None:
+        """At start: make Chroma and the snapshot hold the same chunks again after a lost,
+        damaged or foreign half, rebuilding from the half that is intact, with one warning."""
+        count = self.collection.count()
+        if not (self.home / "CURRENT").exists():
+            if count:
+                log.warning("Không thấy chỉ mục từ khóa; đang dựng lại từ Chroma (%d đoạn).", count)
+                self._rebuild_from_chroma()
+            return
+        snapshot = self.snapshot
+        if count == len(snapshot.chunks):
+            return
+        stored = set(self.collection.get(include=[])["ids"])
+        extra = sorted(stored - set(snapshot.position))
+        missing = [c for c in snapshot.chunks if c.chunk_id not in stored]
+        if extra:
+            self._delete(extra)
+        if missing:
+            log.warning(
+                "Chroma thiếu %d/%d đoạn; đang nhúng lại từ chỉ mục.",
+                len(missing),
+                len(snapshot.chunks),
+            )
+            vectors = self._embed([c.indexed_text for c in missing], _no_progress)
+            self._upsert(missing, vectors, snapshot.docs)
 
     def dense_search(
         self, vector: list[float], n: int, filters: Filters | None = None
@@ -236,7 +289,9 @@ class Store:
             for cid, d in zip(result["ids"][0], result["distances"][0], strict=True)
         ]
 
-    def _upsert(self, chunks: list[Chunk], vectors: np.ndarray) -> None:
+    def _upsert(self, chunks: list[Chunk], vectors: np.ndarray, docs: dict[str, dict]) -> None:
+        """Write chunks with their document's hash and path, so that the snapshot can be
+        rebuilt from Chroma alone without re-embedding unchanged files afterwards."""
         batch = self._client.get_max_batch_size() if self._client else 1000
         batch = max(1, min(batch, 2000))
         for i in range(0, len(chunks), batch):
@@ -245,7 +300,7 @@ class Store:
                 ids=[c.chunk_id for c in part],
                 embeddings=vectors[i : i + batch],
                 documents=[c.text for c in part],
-                metadatas=[c.to_metadata() for c in part],
+                metadatas=[{**c.to_metadata(), **_doc_metadata(docs[c.doc_id])} for c in part],
             )
 
     def _delete(self, ids: list[str]) -> None:
@@ -268,38 +323,57 @@ class Store:
         return self._snapshot
 
     def _load_snapshot(self) -> Snapshot:
-        name = (self.home / "CURRENT").read_text("utf-8").strip()
+        """The committed snapshot; a damaged one is rebuilt from what is intact (its own
+        manifest and chunks, else Chroma), with one warning, never a failure."""
+        folder = self.home / (self.home / "CURRENT").read_text("utf-8").strip()
         try:
-            return Snapshot.load(self.home / name)
-        except Exception as exc:  # a damaged snapshot is rebuilt, never fatal
-            log.warning("Chỉ mục từ khóa hỏng (%s); đang dựng lại từ Chroma.", exc)
+            return Snapshot.load(folder)
+        except Exception as exc:
+            reason = _one_line(exc)
+        try:
+            docs, chunks = Snapshot.load_records(folder)
+        except Exception:
+            log.warning("Chỉ mục từ khóa hỏng (%s); đang dựng lại từ Chroma.", reason)
             return self._rebuild_from_chroma()
+        log.warning("Chỉ mục BM25 hỏng (%s); đang dựng lại từ các đoạn đã lưu.", reason)
+        snapshot = Snapshot(docs, chunks, self._tokenize([c.indexed_text for c in chunks]))
+        self._commit(snapshot)
+        return snapshot
 
     def _rebuild_from_chroma(self) -> Snapshot:
         got = self.collection.get(include=["documents", "metadatas"])
-        chunks = sorted(
-            (
-                Chunk.from_metadata(cid, text, meta)
-                for cid, text, meta in zip(
-                    got["ids"], got["documents"], got["metadatas"], strict=True
-                )
-            ),
-            key=lambda c: (c.doc_id, c.index),
+        rows = sorted(
+            zip(got["ids"], got["documents"], got["metadatas"], strict=True),
+            key=lambda row: (row[2]["doc_id"], int(row[2]["index"])),
         )
+        chunks = [Chunk.from_metadata(cid, text, meta) for cid, text, meta in rows]
         docs: dict[str, dict] = {}
-        for c in chunks:
+        for chunk, (_, _, meta) in zip(chunks, rows, strict=True):
             doc = docs.setdefault(
-                c.doc_id, {"hash": "", "chunks": [], "title": c.title, "source": "", "root": ""}
+                chunk.doc_id,
+                {
+                    "hash": meta.get("doc_hash", ""),
+                    "pipeline": PIPELINE_VERSION if meta.get("doc_hash") else 0,
+                    "root": meta.get("root", ""),
+                    "source": meta.get("source", ""),
+                    "title": chunk.title,
+                    "outlet": chunk.outlet,
+                    "date": chunk.date,
+                    "author": chunk.author,
+                    "chunks": [],
+                },
             )
-            doc["chunks"].append(c.chunk_id)
-        tokenizing = _Tokenizing([c.indexed_text for c in chunks])
-        try:
-            tokens = tokenizing.result(_no_progress)
-        finally:
-            tokenizing.close()
-        snapshot = Snapshot(docs, chunks, tokens)
+            doc["chunks"].append(chunk.chunk_id)
+        snapshot = Snapshot(docs, chunks, self._tokenize([c.indexed_text for c in chunks]))
         self._commit(snapshot)
         return snapshot
+
+    def _tokenize(self, texts: list[str]) -> list[tuple[list[str], list[str]]]:
+        tokenizing = _Tokenizing(texts)
+        try:
+            return tokenizing.result(_no_progress)
+        finally:
+            tokenizing.close()
 
     def _commit(self, snapshot: Snapshot) -> None:
         """Write the snapshot to a new folder and make it current with one atomic rename."""
@@ -457,7 +531,7 @@ class Store:
             self._delete([cid for cid in stale if cid not in keep_new])
             progress("write", 0, len(new_chunks))
             if new_chunks:
-                self._upsert(new_chunks, vectors)
+                self._upsert(new_chunks, vectors, {d: rec for d, (rec, _) in fresh.items()})
             progress("write", len(new_chunks), len(new_chunks))
             del vectors
             tokens_new = tokenizing.result(progress)
@@ -671,3 +745,16 @@ def _write_json(path: Path, payload: dict) -> None:
 
 def _no_progress(stage: str, done: int, total: int) -> None:
     return None
+
+
+def _doc_metadata(record: dict) -> dict[str, str]:
+    return {
+        "doc_hash": record.get("hash", ""),
+        "source": record.get("source") or "",
+        "root": record.get("root") or "",
+    }
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())[:200]
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
