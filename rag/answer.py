@@ -377,7 +377,9 @@ _PLACES = frozenset(
 _PLACE_BEFORE = re.compile(r"(?:TP\.?|Tp\.?|tỉnh|thành phố|huyện|quận|xã|tại|ở)\s*$", re.I)
 
 
-def _spans(kind: str, sentence: str, question: str) -> list[tuple[int, int]]:
+def _spans(
+    kind: str, sentence: str, question: str, idf: Callable[[str], float] | None = None
+) -> list[tuple[int, int]]:
     """Candidate answering spans of `kind` in the sentence, leaving out what the question says."""
     q_folded = fold(question).lower()
     found: list[tuple[int, int]] = []
@@ -401,7 +403,10 @@ def _spans(kind: str, sentence: str, question: str) -> list[tuple[int, int]]:
             # "TP Hà Nội Lê Minh Đức": a name starts at its surname.
             starts = [i for i, w in enumerate(words[:-1]) if canonical(w) in _SURNAMES]
             if starts:
-                words = words[starts[-1] :]
+                first = starts[-1]
+                while first - 1 in starts:  # "Bùi Võ Quảng": Võ is a surname, so is Bùi
+                    first -= 1
+                words = words[first:]
             name = " ".join(words)
             start = m.end() - len(name)
             if (
@@ -414,29 +419,61 @@ def _spans(kind: str, sentence: str, question: str) -> list[tuple[int, int]]:
     elif kind == "place":
         found = [m.span(1) for m in _PLACE.finditer(sentence)]
     found = [(s, e) for s, e in found if fold(sentence[s:e]).lower().strip() not in q_folded]
-    return _rank_spans(kind, sentence, question, found)
+    return _rank_spans(kind, sentence, question, found, idf)
+
+
+_GRAINS = (
+    (re.compile(r"\bngày (nào|bao nhiêu)\b"), re.compile(r"\d{1,2}[/-]\d{1,2}|ngày\s+\d")),
+    (re.compile(r"\bnăm (nào|bao nhiêu)\b"), re.compile(r"(?:1[5-9]|20)\d{2}")),
+    (re.compile(r"\btháng (nào|mấy)\b"), re.compile(r"tháng\s+\d|\d{1,2}/\d{4}")),
+)
+
+
+def _date_grain(question: str) -> re.Pattern | None:
+    """What a date question asks for: a pattern its answer should match, if it says."""
+    q = canonical(question)
+    return next((grain for asks, grain in _GRAINS if asks.search(q)), None)
+
+
+_CLAUSE_BREAK = re.compile(r"[;:]|,\s|\s[-–]\s")
 
 
 def _rank_spans(
-    kind: str, sentence: str, question: str, spans: list[tuple[int, int]]
+    kind: str,
+    sentence: str,
+    question: str,
+    spans: list[tuple[int, int]],
+    idf: Callable[[str], float] | None = None,
 ) -> list[tuple[int, int]]:
-    """Best first: a number followed by the unit the question asks about ('594 chi bộ'), then
-    the span nearest to the words the sentence shares with the question."""
+    """Best first: a number of the unit the question asks about ('594 chi bộ'), then the span
+    whose clause shares the most (IDF-weighted) with the question ("kim ngạch nhập khẩu đạt
+    1.183,7" over "xuất khẩu đạt 2.2" for a question on imports), then the nearest one."""
     if len(spans) < 2:
         return spans
+    weight = idf or flat_idf
     folded = fold(sentence).lower()
+    terms = set(_terms(question, folded=True))
     anchors = [
-        m.start()
-        for term in set(_terms(question, folded=True))
-        for m in re.finditer(rf"(?<!\w){re.escape(term)}(?!\w)", folded)
+        m.start() for term in terms for m in re.finditer(rf"(?<!\w){re.escape(term)}(?!\w)", folded)
     ]
-
+    breaks = [0] + [m.end() for m in _CLAUSE_BREAK.finditer(sentence)] + [len(sentence) + 1]
     units = _unit(question) if kind == "number" else []
 
-    def key(span: tuple[int, int]) -> tuple[int, int]:
-        unit = kind == "number" and bool(units) and _has_unit(sentence, span, units)
+    def clause_score(span: tuple[int, int]) -> float:
+        start = max(b for b in breaks if b <= span[0])
+        end = min((b for b in breaks if b > span[1]), default=len(sentence))
+        words = set(_terms(sentence[start:end], folded=True))
+        return sum(weight(t) for t in terms & words)
+
+    grain = _date_grain(question) if kind == "date" else None
+
+    def key(span: tuple[int, int]) -> tuple[int, float, int]:
+        if kind == "number":
+            fit = _unit_fit(sentence, span, units) if units else 0
+        else:  # "ngày nào" wants a day, "năm nào" a year
+            fit = int(grain is not None and grain.search(sentence[span[0] : span[1]]) is not None)
         distance = min((abs(a - span[0]) for a in anchors), default=0)
-        return (0 if unit else 1, distance)
+        return (-fit, -clause_score(span), distance)
 
     return sorted(spans, key=key)
 
@@ -453,14 +490,17 @@ def _unit(question: str) -> list[str]:
     return m.group(1).split()
 
 
-def _has_unit(sentence: str, span: tuple[int, int], unit: list[str]) -> bool:
-    """Whether the number at `span` counts what the question asks about ('594 chi bộ')."""
+def _unit_fit(sentence: str, span: tuple[int, int], unit: list[str]) -> int:
+    """How well the number at `span` counts what the question asks about: 2 when both words of
+    the unit follow it ('594 chi bộ'), 1 for the first word only or the unit just before it
+    ('ở tuổi 39'), 0 for none."""
     if unit[:2] == ["phan", "tram"]:
-        return sentence[span[0] : span[1]].rstrip().endswith("%")
+        return 2 if sentence[span[0] : span[1]].rstrip().endswith("%") else 0
     after = re.findall(r"\w+", fold(canonical(sentence[span[1] : span[1] + 40])))
     before = re.findall(r"\w+", fold(canonical(sentence[max(0, span[0] - 20) : span[0]])))
-    # "308 điểm" after the number, or "ở tuổi 39" before it.
-    return (bool(after) and after[0] == unit[0]) or (bool(before) and before[-1] == unit[0])
+    if len(unit) > 1 and after[:2] == unit[:2]:
+        return 2
+    return 1 if after[:1] == unit[:1] or before[-1:] == unit[:1] else 0
 
 
 # ---------------------------------------------------------------------------------------------
@@ -566,11 +606,14 @@ class ExtractiveAnswerer:
         coverage = [overlap(s.text) for s in sentences]
         dense = self.similarity(question, [s.text for s in sentences]) if self.similarity else None
         units = _unit(question) if kind == "number" else []
+        role = _asked_role(question) if kind == "person" else None
         scored = []
         for i, s in enumerate(sentences):
-            spans = _spans(kind, s.text, question) if kind else []
+            spans = _spans(kind, s.text, question, self.idf) if kind else []
+            if role and not _role_matches(role, s.text):
+                spans = []  # a name, but not of the one who holds the title asked about
             if units:  # "bao nhiêu đại biểu": a number of something else does not answer it
-                spans = [sp for sp in spans if _has_unit(s.text, sp, units)]
+                spans = [sp for sp in spans if _unit_fit(s.text, sp, units)]
             score = coverage[i] + (0.15 if spans else 0.0) + self.rank_weight / s.hit.rank
             if dense is not None:
                 score += 0.3 * dense[i]
@@ -579,13 +622,17 @@ class ExtractiveAnswerer:
         best_cov, best_spans = ranked[0][1], ranked[0][3]
         if (
             best_cov < self.abstain_threshold
-            or (kind in ("number", "date") and not best_spans and not any(x[3] for x in ranked[:3]))
+            or (
+                (kind in ("number", "date") or role)
+                and not best_spans
+                and not any(x[3] for x in ranked[:3])
+            )
             or not _numbers_agree(question, _around(sentences[ranked[0][2]]))
         ):
             return abstention(question)
         second = self._second(sentences, scored, ranked[0], bool(kind))
         chosen = [ranked[0]] + ([second] if second else [])
-        if kind in ("number", "date") and not any(item[3] for item in chosen):
+        if (kind in ("number", "date") or role) and not any(item[3] for item in chosen):
             return abstention(question)
         return self._compose(question, [(sentences[i], spans) for _, _, i, spans in chosen], kind)
 
@@ -654,6 +701,64 @@ class ExtractiveAnswerer:
             standalone_question=question,
             span=span_text,
         )
+
+
+_WHO_IS = re.compile(r"^\s*(?:ai là\s+(?P<a>.+?)|(?P<b>.+?)\s+là ai)\s*[?.]*\s*$", re.IGNORECASE)
+
+
+# Offices named in news and bulletins; 'Ai là <office>?' asks who holds that very office.
+_OFFICES = tuple(
+    canonical(w)
+    for w in (
+        "bí thư",
+        "phó bí thư",
+        "tổng bí thư",
+        "chủ tịch",
+        "phó chủ tịch",
+        "trưởng ban",
+        "phó trưởng ban",
+        "tổng biên tập",
+        "phó tổng biên tập",
+        "giám đốc",
+        "phó giám đốc",
+        "tổng giám đốc",
+        "thủ tướng",
+        "phó thủ tướng",
+        "bộ trưởng",
+        "thứ trưởng",
+        "chủ nhiệm",
+        "ủy viên",
+        "uỷ viên",
+        "chánh án",
+        "viện trưởng",
+        "hiệu trưởng",
+        "tổng thống",
+        "trưởng phòng",
+        "chánh văn phòng",
+        "tư lệnh",
+        "chỉ huy trưởng",
+    )
+)
+
+
+def _asked_role(question: str) -> list[str] | None:
+    """The office in 'Ai là <office>?' / '<office> là ai?' (its first four words, folded);
+    None for other 'who' questions ('Ai là người nhận bóng?')."""
+    m = _WHO_IS.match(question)
+    if not m:
+        return None
+    role = " ".join((m.group("a") or m.group("b")).split()[:4])
+    if not canonical(role).startswith(_OFFICES):
+        return None
+    return _terms(role, folded=True)
+
+
+def _role_matches(role: list[str], sentence: str) -> bool:
+    """'Ai là Bí thư Thành ủy?' is not answered by 'Bí thư Đảng uỷ Khối …': the title must
+    stand in the sentence as written, pair of words by pair of words."""
+    have = _terms(sentence, folded=True)
+    pairs = set(zip(have, have[1:], strict=False))
+    return all(pair in pairs for pair in zip(role, role[1:], strict=False))
 
 
 _QUESTION_NUMBER = re.compile(r"(?<![\w/-])\d+(?:[.,]\d+)*(?![\w/])")
