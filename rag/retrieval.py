@@ -18,7 +18,7 @@ from pydantic import ConfigDict
 from rag.chunking import Chunk
 from rag.config import RETRIEVAL_MODES, Settings
 from rag.lexical import top_k
-from rag.store import Filters, Store
+from rag.store import Filters, Snapshot, Store
 from rag.text import nfc
 
 log = logging.getLogger(__name__)
@@ -92,24 +92,26 @@ class Retriever:
             raise QueryError(
                 f"Chế độ tìm kiếm không hợp lệ: {mode!r} (chọn {', '.join(RETRIEVAL_MODES)})."
             )
+        # One snapshot for the whole search: an ingest may commit a new one meanwhile, and
+        # positions from two snapshots must never mix.
         snapshot = self.store.snapshot
         reranker = self._get_reranker()
         pool = max(k * 4, 30) if (mode == "hybrid" or reranker) else k
         if mode == "lexical":
-            ranked = self._lexical(query, pool, filters)
+            ranked = self._lexical(snapshot, query, pool, filters)
         elif mode == "dense":
-            ranked = self._dense(query, pool, filters)
+            ranked = self._dense(snapshot, query, pool, filters)
         else:
             (lexical_w, dense_w), rrf_k = self.fusion()
             ranked = reciprocal_rank_fusion(
                 [
-                    (lexical_w, [p for p, _ in self._lexical(query, pool, filters)]),
-                    (dense_w, [p for p, _ in self._dense(query, pool, filters)]),
+                    (lexical_w, [p for p, _ in self._lexical(snapshot, query, pool, filters)]),
+                    (dense_w, [p for p, _ in self._dense(snapshot, query, pool, filters)]),
                 ],
                 k=rrf_k,
             )
         if reranker:
-            ranked = self._rerank(reranker, query, ranked[:pool])
+            ranked = self._rerank(reranker, snapshot, query, ranked[:pool])
         return [
             Hit(snapshot.chunks[pos], score, rank)
             for rank, (pos, score) in enumerate(ranked[:k], 1)
@@ -124,14 +126,16 @@ class Retriever:
         k = self.settings.rrf_k or (2 if weak else RRF_K)
         return weights, k
 
-    def _lexical(self, query: str, n: int, filters: Filters | None) -> list[tuple[int, float]]:
-        snapshot = self.store.snapshot
+    def _lexical(
+        self, snapshot: Snapshot, query: str, n: int, filters: Filters | None
+    ) -> list[tuple[int, float]]:
         if not snapshot.chunks:
             return []
         return top_k(snapshot.lexical.scores(query), n, snapshot.mask(filters))
 
-    def _dense(self, query: str, n: int, filters: Filters | None) -> list[tuple[int, float]]:
-        snapshot = self.store.snapshot
+    def _dense(
+        self, snapshot: Snapshot, query: str, n: int, filters: Filters | None
+    ) -> list[tuple[int, float]]:
         if not snapshot.chunks:
             return []
         vector = self.store.embedder.embedder.embed_query(query)
@@ -159,11 +163,11 @@ class Retriever:
         return self._reranker
 
     def _rerank(
-        self, reranker, query: str, ranked: list[tuple[int, float]]
+        self, reranker, snapshot: Snapshot, query: str, ranked: list[tuple[int, float]]
     ) -> list[tuple[int, float]]:
         if not ranked:
             return ranked
-        chunks = self.store.snapshot.chunks
+        chunks = snapshot.chunks
         scores = reranker.predict([(query, chunks[pos].indexed_text) for pos, _ in ranked])
         order = sorted(
             zip((p for p, _ in ranked), (float(s) for s in scores), strict=True),
