@@ -440,6 +440,7 @@ def bench_embedding(folder: Path, seed: int) -> dict:
     import torch
 
     from embeddings import LoadedEmbedder, SentenceTransformerEmbeddings
+    from eval.random_bert import build_random_bert
     from rag.config import Settings
     from rag.store import Store
 
@@ -452,7 +453,15 @@ def bench_embedding(folder: Path, seed: int) -> dict:
             parts.append(pool[rng.randrange(len(pool))])
             words += len(parts[-1].split())
         texts.append(" ".join(parts))
-    model_dir = build_bert(folder / "bert-6x384", pool)
+    model_dir = build_random_bert(
+        folder / "bert-6x384",
+        pool,
+        hidden=384,
+        layers=6,
+        heads=12,
+        intermediate=1536,
+        max_positions=512,
+    )
     ours = SentenceTransformerEmbeddings(str(model_dir), device="cpu")
     store = Store(
         Settings.from_env(env={}, dotenv=None, data_dir=folder / "data"),
@@ -486,42 +495,6 @@ def bench_embedding(folder: Path, seed: int) -> dict:
         "overhead": {k: round(best[k] / best["encode"] - 1, 3) for k in ("embed_array", "store")},
         "same_vectors": same,
     }
-
-
-def build_bert(dest: Path, sentences: list[str]) -> Path:
-    """A random-weight BERT sentence-transformers model with a syllable vocabulary."""
-    import re
-
-    import torch
-    from sentence_transformers import SentenceTransformer
-    from sentence_transformers.sentence_transformer.modules import Normalize, Pooling, Transformer
-    from transformers import BertConfig, BertModel, BertTokenizerFast
-
-    syllables = {w for s in sentences for w in re.findall(r"\w+", s.lower())}
-    chars = {ch for w in syllables for ch in w}
-    tokens = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *sorted(chars)]
-    tokens += [f"##{ch}" for ch in sorted(chars)] + sorted(syllables - chars)
-    tokenizer = BertTokenizerFast(
-        vocab={t: i for i, t in enumerate(tokens)}, do_lower_case=True, strip_accents=False
-    )
-    tokenizer.model_max_length = 256
-    config = BertConfig(
-        vocab_size=len(tokens),
-        hidden_size=384,
-        num_hidden_layers=6,
-        num_attention_heads=12,
-        intermediate_size=1536,
-        max_position_embeddings=512,
-    )
-    torch.manual_seed(0)
-    with tempfile.TemporaryDirectory() as scratch:
-        BertModel(config).save_pretrained(scratch)
-        tokenizer.save_pretrained(scratch)
-        transformer = Transformer(scratch, max_seq_length=256)
-    pooling = Pooling(transformer.get_embedding_dimension(), "mean")
-    model = SentenceTransformer(modules=[transformer, pooling, Normalize()], device="cpu")
-    model.save(str(dest))
-    return dest
 
 
 # --- helpers -----------------------------------------------------------------------------------
