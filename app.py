@@ -465,6 +465,9 @@ def launch_options(settings: Settings) -> dict:
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    # The page's own requests to itself are not news for the person who started it.
+    for name in ("httpx", "httpcore", "chromadb", "urllib3"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     try:
         settings = Settings.from_env()
         options = launch_options(settings)
