@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from pathlib import Path
+from sys import intern
 
 import bm25s
 import numpy as np
@@ -23,8 +24,10 @@ FIELDS = ("words", "folded")
 
 
 def index_tokens(text: str) -> tuple[list[str], list[str]]:
-    """(segmented words with diacritics, accent-folded syllables) of one passage or query."""
-    return segment_words(text), folded_tokens(text)
+    """(segmented words with diacritics, accent-folded syllables) of one passage or query.
+    Tokens are interned: a snapshot keeps every chunk's tokens, and at 100,000 passages tens of
+    millions of separate copies of a few thousand distinct words would take gigabytes."""
+    return [intern(t) for t in segment_words(text)], [intern(t) for t in folded_tokens(text)]
 
 
 class LexicalIndex:
