@@ -247,9 +247,10 @@ class Store:
             collection = open_()
         return collection
 
-    def verify(self) -> None:
-        """At start: make Chroma and the snapshot hold the same chunks again after a lost,
-        damaged or foreign half, rebuilding from the half that is intact, with one warning."""
+    def verify(self, thorough: bool = False) -> None:
+        """Make Chroma and the snapshot hold the same chunks again after a lost, damaged or
+        foreign half, rebuilding from the half that is intact, with one warning. At start the
+        counts are compared; after an interrupted sync (`thorough`) the ids themselves."""
         count = self.collection.count()
         if not (self.home / "CURRENT").exists():
             if count:
@@ -257,7 +258,7 @@ class Store:
                 self._rebuild_from_chroma()
             return
         snapshot = self.snapshot
-        if count == len(snapshot.chunks):
+        if count == len(snapshot.chunks) and not thorough:
             return
         stored = set(self.collection.get(include=[])["ids"])
         extra = sorted(stored - set(snapshot.position))
@@ -437,12 +438,13 @@ class Store:
             return report
 
     def _fresh_snapshot(self) -> Snapshot:
+        """The committed snapshot, with Chroma brought back to it if a sync was interrupted
+        (its DIRTY marker is still there) or the two disagree."""
         self._snapshot = None
-        current = self.snapshot
         dirty = self.home / "DIRTY"
-        if dirty.exists() or self.collection.count() != len(current.chunks):
-            current = self._reconcile(current)
-        return current
+        self.verify(thorough=dirty.exists())
+        dirty.unlink(missing_ok=True)
+        return self.snapshot
 
     def _sync(self, root: Path, paths, delete_missing: bool, progress: Progress) -> IngestReport:
         current = self._fresh_snapshot()
@@ -561,36 +563,6 @@ class Store:
         progress("bm25", 1, 1)
         (self.home / "DIRTY").unlink(missing_ok=True)
         return len(new_chunks)
-
-    def _reconcile(self, current: Snapshot) -> Snapshot:
-        """After an interrupted sync: drop what Chroma holds beyond the snapshot, and forget
-        documents whose chunks Chroma lost so the next sync embeds them again."""
-        stored = set(self.collection.get(include=[])["ids"])
-        wanted = set(current.position)
-        extra = sorted(stored - wanted)
-        if extra:
-            self._delete(extra)
-        missing = wanted - stored
-        if missing:
-            lost = {c.doc_id for c in current.chunks if c.chunk_id in missing}
-            log.warning(
-                "Chroma thiếu %d đoạn của %d tài liệu; sẽ nạp lại.", len(missing), len(lost)
-            )
-            docs = {d: r for d, r in current.docs.items() if d not in lost}
-            keep = [i for i, c in enumerate(current.chunks) if c.doc_id not in lost]
-            self._delete(
-                [
-                    cid
-                    for cid in wanted - missing
-                    if current.chunks[current.position[cid]].doc_id in lost
-                ]
-            )
-            current = Snapshot(
-                docs, [current.chunks[i] for i in keep], [current.tokens[i] for i in keep]
-            )
-            self._commit(current)
-        (self.home / "DIRTY").unlink(missing_ok=True)
-        return current
 
     # -- embedding ------------------------------------------------------------------------------
     def _count_tokens(self, text: str) -> int:
