@@ -182,175 +182,31 @@ _PLACE = re.compile(
 # Capitalised words of titles and institutions: trimmed from the front of a name...
 _TITLE_WORDS = frozenset(
     canonical(w)
-    for w in [
-        "Đảng",
-        "Khối",
-        "Ban",
-        "Bí",
-        "Thư",
-        "Phó",
-        "Trưởng",
-        "Thường",
-        "Trực",
-        "Ủy",
-        "Uỷ",
-        "Viên",
-        "Hội",
-        "Nghị",
-        "Chương",
-        "Trình",
-        "Kế",
-        "Hoạch",
-        "Đại",
-        "Trung",
-        "Ương",
-        "Thành",
-        "Tỉnh",
-        "Nhà",
-        "Nước",
-        "Chính",
-        "Phủ",
-        "Quốc",
-        "Bộ",
-        "Sở",
-        "Cơ",
-        "Quan",
-        "Doanh",
-        "Nghiệp",
-        "Đồng",
-        "Chí",
-        "Ông",
-        "Bà",
-        "TP",
-        "Chấp",
-        "Hành",
-        "UBND",
-        "HĐND",
-        "BCH",
-        "TUV",
-        "Chủ",
-        "Tịch",
-        "Tổng",
-        "Giám",
-        "Đốc",
-        "Văn",
-        "Phòng",
-        "Quyết",
-        "Chỉ",
-        "Thị",
-        "Công",
-        "Tác",
-    ]
+    for w in """
+Đảng Khối Ban Bí Thư Phó Trưởng Thường Trực Ủy Uỷ Viên Hội Nghị Chương Trình Kế Hoạch
+Đại Trung Ương Thành Tỉnh Nhà Nước Chính Phủ Quốc Bộ Sở Cơ Quan Doanh Nghiệp Đồng Chí
+Ông Bà TP Chấp Hành UBND HĐND BCH TUV Chủ Tịch Tổng Giám Đốc Văn Phòng Quyết Chỉ Thị
+Công Tác
+""".split()
 )
 # ...and, never part of a person's name, a reason to reject the run.
 _NOT_NAME = frozenset(
     canonical(w)
-    for w in [
-        "Đảng",
-        "Khối",
-        "Ban",
-        "Ủy",
-        "Uỷ",
-        "Hội",
-        "Nghị",
-        "Chương",
-        "Trình",
-        "Kế",
-        "Hoạch",
-        "Bộ",
-        "Sở",
-        "Cơ",
-        "Quan",
-        "Doanh",
-        "Nghiệp",
-        "TP",
-        "UBND",
-        "HĐND",
-        "BCH",
-        "TUV",
-        "Thường",
-        "Trực",
-        "Phó",
-        "Trưởng",
-        "Bí",
-        "Thư",
-        "Chủ",
-        "Tịch",
-        "Tỉnh",
-        "Phòng",
-        "Nhà",
-        "Nước",
-        "Chính",
-        "Phủ",
-    ]
+    for w in """
+Đảng Khối Ban Ủy Uỷ Hội Nghị Chương Trình Kế Hoạch Bộ Sở Cơ Quan Doanh Nghiệp TP UBND
+HĐND BCH TUV Thường Trực Phó Trưởng Bí Thư Chủ Tịch Tỉnh Phòng Nhà Nước Chính Phủ
+""".split()
 )
 
 
 _SURNAMES = frozenset(
     canonical(w)
-    for w in [
-        "Nguyễn",
-        "Trần",
-        "Lê",
-        "Phạm",
-        "Hoàng",
-        "Huỳnh",
-        "Phan",
-        "Vũ",
-        "Võ",
-        "Đặng",
-        "Bùi",
-        "Đỗ",
-        "Hồ",
-        "Ngô",
-        "Dương",
-        "Lý",
-        "Phùng",
-        "Đinh",
-        "Trịnh",
-        "Đào",
-        "Mai",
-        "Tô",
-        "Lưu",
-        "Cao",
-        "Lâm",
-        "Chu",
-        "Tạ",
-        "Thái",
-        "Đoàn",
-        "Lương",
-        "Vương",
-        "Trương",
-        "Kiều",
-        "Quách",
-        "Triệu",
-        "Văn",
-        "Hứa",
-        "Lã",
-        "Mạc",
-        "Khổng",
-        "Giang",
-        "Hà",
-        "Tăng",
-        "Thân",
-        "Tôn",
-        "Nông",
-        "Lò",
-        "Lục",
-        "Âu",
-        "Doãn",
-        "Đàm",
-        "Kim",
-        "Lại",
-        "Tống",
-        "Quan",
-        "Châu",
-        "Từ",
-        "Nghiêm",
-        "Khúc",
-        "Thạch",
-        "Diệp",
-    ]
+    for w in """
+Nguyễn Trần Lê Phạm Hoàng Huỳnh Phan Vũ Võ Đặng Bùi Đỗ Hồ Ngô Dương Lý Phùng Đinh Trịnh
+Đào Mai Tô Lưu Cao Lâm Chu Tạ Thái Đoàn Lương Vương Trương Kiều Quách Triệu Văn Hứa Lã
+Mạc Khổng Giang Hà Tăng Thân Tôn Nông Lò Lục Âu Doãn Đàm Kim Lại Tống Quan Châu Từ
+Nghiêm Khúc Thạch Diệp
+""".split()
 )
 
 
