@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from rag.answer import Answer, Citation
 from rag.chain import Assistant
 from rag.config import Settings
 from rag.store import Filters
+from tests.conftest import free_port
 
 QUESTION = "Ai là Trưởng Ban chỉ đạo Chương trình số 06-Ctr/ĐUK?"
 TITLE = "Đảng uỷ Khối các cơ quan TP chủ động nâng cao chất lượng đảng viên"
@@ -489,9 +489,7 @@ def test_launch_options_bind_localhost_and_parse_auth():
 def test_app_api_answers_and_uploads(page, tmp_path):
     from gradio_client import Client, handle_file
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     app = create_app(page.assistant)
     app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
     try:

@@ -4,7 +4,6 @@ readers searching while an ingest swaps the index under them."""
 from __future__ import annotations
 
 import shutil
-import socket
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -16,6 +15,7 @@ from rag.chain import Assistant
 from rag.config import Settings
 from rag.retrieval import Retriever
 from rag.store import Store
+from tests.conftest import free_port
 
 # (question, its own answer's bold span, its cited article): each chat checks only its own.
 CHATS = [
@@ -46,12 +46,6 @@ CHATS = [
 
 def _text(content) -> str:
     return content[0]["text"] if isinstance(content, list) else content
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
