@@ -66,3 +66,17 @@ def even_sample(questions: list[Question], limit: int | None) -> list[Question]:
         return questions
     step = len(questions) / limit
     return [questions[int(i * step)] for i in range(limit)]
+
+
+HALVES = ("tune", "heldout")
+
+
+def article_half(data: dict, half: str) -> dict:
+    """The SQuAD data restricted to one fixed half of its articles, for tuning on one half and
+    reporting on the other: articles sorted by title, even positions are "tune", odd positions
+    "heldout". Splitting by article keeps every paragraph and question of an article on one side."""
+    if half not in HALVES:
+        raise QuestionFileError(f"nửa không hợp lệ: {half!r} (chọn {', '.join(HALVES)})")
+    articles = sorted(data["data"], key=lambda a: str(a.get("title") or ""))
+    keep = {id(a) for a in articles[HALVES.index(half) :: 2]}
+    return {**data, "data": [a for a in data["data"] if id(a) in keep]}
