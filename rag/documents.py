@@ -3,15 +3,19 @@
 In: a file or a folder of .txt/.md/.html/.htm/.pdf/.docx. Out: `Article`s (original text, title,
 body spans, author, outlet, date, content hash) and a Vietnamese reason for each file that failed.
 Never changes the displayed text: cleaning only chooses spans, every offset points into `Article.text`.
+Never reads what resolves outside the folder being ingested, what is not a regular file (nothing can
+block) or more bytes than the size limit; never drops a file without a reason.
 """
 
 from __future__ import annotations
 
 import codecs
+import errno
 import hashlib
 import io
 import os
 import re
+import stat
 import zipfile
 from dataclasses import dataclass
 from datetime import date
@@ -27,6 +31,8 @@ NOT_TEXT = "không phải tệp văn bản"
 UNDECODABLE = "không giải mã được (cần UTF-8, UTF-16 hoặc Windows-1258)"
 NO_TEXT = "không có nội dung văn bản"
 NOTHING_LEFT = "không còn nội dung sau khi làm sạch"
+OUTSIDE_ROOT = "liên kết trỏ ra ngoài thư mục đang nạp, không đọc"
+NOT_REGULAR = "không phải tệp thường"
 # An article is kilobytes; a file this large is a mistake or an attack, and would stall ingest.
 MAX_FILE_BYTES = 20 * 1024 * 1024
 # A .docx is a zip: refuse one that would unpack to far more than it weighs (a zip bomb).
@@ -130,14 +136,24 @@ _CP1258_PUNCTUATION = frozenset("“”‘’–—…•«»°·€™©®§\xa
 
 
 def iter_document_paths(root: Path) -> list[Path]:
-    """Supported files under `root`, sorted, skipping hidden files and folders; a file gives [root]."""
-    if root.is_file():
-        return [root]
+    """Supported files under `root`, sorted, skipping hidden files and folders; a file gives [root].
+
+    Only directory listings are read, so nothing here can block on a FIFO or a device. Symlinked
+    folders are never entered; one that leads outside `root` is listed itself, so that the caller
+    reports it by name (`source_problem` gives the reason) instead of dropping it silently.
+    """
     if not root.is_dir():
+        if os.path.lexists(root):
+            return [root]
         raise DocumentError(f"không tìm thấy tệp hoặc thư mục: {root}")
+    base = os.path.realpath(root)
     found = []
-    for dirpath, dirnames, filenames in os.walk(root):
+    for dirpath, dirnames, filenames in os.walk(root):  # followlinks=False: no cycles, no escape
         dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+        for name in dirnames:
+            folder = os.path.join(dirpath, name)
+            if os.path.islink(folder) and not _inside(os.path.realpath(folder), base):
+                found.append(Path(folder))
         for name in filenames:
             # "~$" files are Word's lock files, not documents.
             if name.startswith((".", "~$")):
@@ -147,18 +163,39 @@ def iter_document_paths(root: Path) -> list[Path]:
     return sorted(found, key=lambda p: p.relative_to(root).as_posix())
 
 
+def source_problem(path: Path, root: Path, max_bytes: int = MAX_FILE_BYTES) -> str | None:
+    """Why `path` must not be read as part of the folder `root`, as one Vietnamese line, or None.
+
+    Refused: anything that resolves outside `root` (a symlink, or a symlinked folder on the way),
+    anything that is not a regular file (FIFO, socket, device, folder), a file over `max_bytes`,
+    an unreadable file. Uses only lstat/stat/realpath/access: never opens `path`, never blocks.
+    """
+    try:
+        os.lstat(path)
+        resolved = os.path.realpath(path)
+        if not _inside(resolved, os.path.realpath(_folder_of(root))):
+            return OUTSIDE_ROOT
+        info = os.stat(resolved)
+    except OSError as exc:
+        return _unreadable(exc)
+    if not stat.S_ISREG(info.st_mode):
+        return _not_regular(info.st_mode)
+    if info.st_size > max_bytes:
+        return too_large(info.st_size, max_bytes)
+    if not os.access(resolved, os.R_OK):
+        return _unreadable(PermissionError(errno.EACCES, os.strerror(errno.EACCES)))
+    return None
+
+
 def load_document(path: Path, root: Path, max_bytes: int = MAX_FILE_BYTES) -> Article:
     """Load one file; raises DocumentError (never another exception) when it cannot be ingested."""
+    problem = source_problem(path, root, max_bytes)
+    if problem:
+        raise DocumentError(problem)
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         raise DocumentError(f"loại tệp không được hỗ trợ: {suffix or '(không có đuôi)'}")
-    try:
-        size = path.stat().st_size
-        if size > max_bytes:
-            raise DocumentError(too_large(size, max_bytes))
-        data = path.read_bytes()
-    except OSError as exc:
-        raise DocumentError(f"không đọc được tệp: {exc.strerror or type(exc).__name__}") from exc
+    data = _read_regular_file(Path(os.path.realpath(path)), max_bytes)
     if not data:
         raise DocumentError(EMPTY_FILE)
 
@@ -196,6 +233,67 @@ def load_documents(root: Path) -> tuple[list[Article], list[tuple[str, str]]]:
         except DocumentError as exc:
             errors.append((_doc_id(path, root), str(exc)))
     return articles, errors
+
+
+def _read_regular_file(path: Path, max_bytes: int) -> bytes:
+    """The bytes of `path`, checked again on the open file: the name may have been swapped for a
+    link, a FIFO or a bigger file since `source_problem` looked at it."""
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        raise DocumentError(_unreadable(exc)) from exc
+    with open(fd, "rb", closefd=True) as handle:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise DocumentError(_not_regular(info.st_mode))
+        if info.st_size > max_bytes:
+            raise DocumentError(too_large(info.st_size, max_bytes))
+        try:
+            # One byte more than allowed tells a file that grew after fstat from one that did not.
+            data = handle.read(max_bytes + 1)
+        except OSError as exc:
+            raise DocumentError(_unreadable(exc)) from exc
+    if len(data) > max_bytes:
+        raise DocumentError(too_large(len(data), max_bytes))
+    return data
+
+
+def _folder_of(root: Path) -> Path:
+    """The folder being ingested: `root` itself, or the folder of a single file."""
+    return root if root.is_dir() else root.parent
+
+
+def _inside(resolved: str, base: str) -> bool:
+    return resolved == base or resolved.startswith(base.rstrip(os.sep) + os.sep)
+
+
+_KINDS = (
+    (stat.S_ISDIR, "thư mục"),
+    (stat.S_ISFIFO, "FIFO"),
+    (stat.S_ISSOCK, "socket"),
+    (stat.S_ISCHR, "thiết bị"),
+    (stat.S_ISBLK, "thiết bị"),
+)
+
+
+def _not_regular(mode: int) -> str:
+    kind = next((name for test, name in _KINDS if test(mode)), "tệp đặc biệt")
+    return f"{NOT_REGULAR} ({kind})"
+
+
+_OS_REASONS = {
+    errno.ENOENT: "không tìm thấy tệp",
+    errno.EACCES: "không có quyền đọc",
+    errno.EPERM: "không có quyền đọc",
+    errno.ELOOP: "vòng lặp liên kết tượng trưng",
+    errno.ENAMETOOLONG: "đường dẫn quá dài",
+}
+
+
+def _unreadable(exc: OSError) -> str:
+    reason = _OS_REASONS.get(exc.errno) or exc.strerror or type(exc).__name__
+    return f"không đọc được tệp: {reason}"
 
 
 def _doc_id(path: Path, root: Path) -> str:
@@ -379,8 +477,17 @@ def _pdf_text(data: bytes) -> str:
     return text
 
 
+_UNITS = ((1 << 20, "MB"), (1 << 10, "KB"), (1, "byte"))
+
+
 def too_large(size: int, limit: int) -> str:
-    return f"tệp quá lớn ({size / 1048576:.1f} MB; tối đa {limit / 1048576:.0f} MB)"
+    """'tệp quá lớn (50.0 MB; tối đa 20 MB)': both sizes in the limit's unit, and in bytes when
+    that unit would round the file down to the limit (which would say nothing)."""
+    scale, unit = next((s, u) for s, u in _UNITS if limit >= s or s == 1)
+    shown, most = f"{size / scale:.1f}", f"{limit / scale:.1f}".removesuffix(".0")
+    if scale == 1 or float(shown) <= float(most):
+        shown, most, unit = f"{size:,}", f"{limit:,}", "byte"
+    return f"tệp quá lớn ({shown} {unit}; tối đa {most} {unit})"
 
 
 def _check_zip(data: bytes) -> None:

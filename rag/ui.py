@@ -18,7 +18,7 @@ from datetime import date, datetime
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from rag.answer import Answer, Citation
-from rag.documents import SUPPORTED_SUFFIXES
+from rag.documents import SUPPORTED_SUFFIXES, too_large
 from rag.store import Filters
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
@@ -346,7 +346,7 @@ def check_upload(name: str, size: int, limit: int = MAX_UPLOAD_BYTES) -> str:
             f"loại tệp không được hỗ trợ ({suffix or 'không có đuôi'}; nhận {allowed})"
         )
     if size > limit:
-        raise UploadError(f"tệp quá lớn ({size / 2**20:.1f} MB; tối đa {limit / 2**20:.0f} MB)")
+        raise UploadError(too_large(size, limit))
     if size == 0:
         raise UploadError("tệp rỗng")
     return safe

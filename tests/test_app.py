@@ -416,7 +416,7 @@ def test_upload_indexes_good_files_and_reports_each_one(page, tmp_path, monkeypa
         [
             ui.UploadResult("Bài <mới>.txt", True, "đã thêm thành Bài _mới_.txt (1 đoạn)"),
             ui.UploadResult("anh.txt", False, "không phải tệp văn bản"),
-            ui.UploadResult("lon.md", False, "tệp quá lớn (0.0 MB; tối đa 0 MB)"),
+            ui.UploadResult("lon.md", False, "tệp quá lớn (4.9 KB; tối đa 4 KB)"),
             ui.UploadResult("rong.txt", False, "tệp rỗng"),
             ui.UploadResult(
                 "virus.exe",
