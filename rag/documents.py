@@ -621,6 +621,14 @@ def _analyse(text: str, *, markdown: bool = False, title_hint: str | None = None
         previous = lines[i].content
 
     body = _runs(lines, dropped)
+    if not body and not _is_boilerplate(title_line.content):
+        # Only the title line has content ("ViMedAQA v2" + one line, or a one-line file): that
+        # line is the document, so it is the body; a label above it, if any, names it.
+        dropped.discard(filled[position])
+        body = _runs(lines, dropped)
+        labels = [i for i in filled[:position] if i in dropped]
+        if labels:
+            title = lines[labels[-1]].content
     if not body:
         raise DocumentError(NOTHING_LEFT)
     return _Meta(title, body, author, outlet, published)

@@ -455,3 +455,27 @@ def test_missing_root_is_a_document_error(tmp_path):
     with pytest.raises(DocumentError) as error:
         iter_document_paths(tmp_path / "khong-co")
     assert str(error.value) == f"không tìm thấy tệp hoặc thư mục: {tmp_path / 'khong-co'}"
+
+
+# --- nothing dropped: a label and one body line, or a single line, is a document ---------------
+
+CAPTION_001 = (
+    "Bộ phận tổng hợp (Văn phòng Tỉnh ủy) tập hợp số liệu, báo cáo phục vụ công tác lãnh đạo, "
+    "điều hành của đơn vị."
+)
+
+
+def test_a_label_and_one_short_body_line_keep_the_line_as_body(tmp_path):
+    path = tmp_path / "vimedaqa.txt"
+    path.write_text(f"ViMedAQA v2\n{CAPTION_001}\n", encoding="utf-8")
+    article = load_document(path, tmp_path)
+    assert article.title == "ViMedAQA v2"
+    assert _body_text(article) == CAPTION_001
+
+
+def test_a_one_line_file_is_its_own_title_and_body(tmp_path):
+    path = tmp_path / "mot-dong.txt"
+    path.write_text(CAPTION_001, encoding="utf-8")
+    article = load_document(path, tmp_path)
+    assert (article.title, _body_text(article)) == (CAPTION_001, CAPTION_001)
+    assert article.body == ((0, len(CAPTION_001)),)
