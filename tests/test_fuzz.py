@@ -1,11 +1,12 @@
-"""Property tests over the Vietnamese text functions and the chunker (hypothesis)."""
+"""Property tests over the Vietnamese text functions and the chunker (hypothesis), and the
+chunker on a line with no sentence end at all."""
 
 from __future__ import annotations
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rag.chunking import chunk_article
+from rag.chunking import chunk_article, word_count
 from rag.documents import Article
 from rag.text import canonical, fold, normalize_tones, split_sentences
 
@@ -83,8 +84,42 @@ def test_every_chunk_maps_back_to_exactly_its_text(text, max_tokens):
     for chunk in chunks:
         assert text[chunk.start : chunk.end] == chunk.text
         assert chunk.text.strip() == chunk.text and chunk.text
+        assert word_count(chunk.text) <= max_tokens
     in_chunks = set()
     for chunk in chunks:
         in_chunks.update(range(chunk.start, chunk.end))
     for start, end in doc.body:
         assert all(i in in_chunks for i in range(start, end) if not text[i].isspace())
+
+
+# A corpus sentence without its punctuation, as a scraper that lost every full stop leaves it.
+WORDS = (
+    "Hoạt động theo mô hình hợp nhất từ ngày 1-6-2020 Đảng bộ Khối các Cơ quan và Doanh nghiệp "
+    "tỉnh đã sớm kiện toàn tổ chức bộ máy tập trung lãnh đạo chỉ đạo 159 đảng bộ chi bộ trực "
+    "thuộc với tổng số gần 10 nghìn đảng viên"
+).split()
+
+
+def test_a_line_without_punctuation_is_cut_at_the_token_budget():
+    words = WORDS * 100  # 4,100 words, one line, no sentence end
+    text = " ".join(words)
+    chunks = chunk_article(article(text), max_tokens=200)
+    assert [c.text for c in chunks] == [
+        " ".join(words[i : i + 200]) for i in range(0, len(words), 200)
+    ]
+    assert all(text[c.start : c.end] == c.text for c in chunks)
+
+
+def test_a_word_longer_than_the_budget_is_cut_inside_by_characters():
+    run = "".join(WORDS) * 6  # 1,020 characters without a space
+    text = f"Mở đầu {run} kết thúc"
+
+    def characters(piece: str) -> int:
+        return len(piece)
+
+    chunks = chunk_article(article(text), count_tokens=characters, max_tokens=300, overlap=0)
+    assert all(len(c.text) <= 300 and text[c.start : c.end] == c.text for c in chunks)
+    assert "".join(c.text for c in chunks).replace(" ", "") == text.replace(" ", "")
+    # The words before the run, the run in full pieces, its rest with the words after it.
+    assert [len(c.text) for c in chunks] == [6, 300, 300, 300, 129]
+    assert (chunks[0].text, chunks[-1].text) == ("Mở đầu", f"{run[900:]} kết thúc")
