@@ -8,6 +8,7 @@ Out: `Hit`s ranked best first, each holding an original-text `Chunk` of the curr
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
@@ -31,13 +32,27 @@ class QueryError(ValueError):
     """A question the assistant cannot take; the message is one line for the user."""
 
 
+# "[1]" in a question is a pasted citation marker: it names no content to look for.
+_CITATION_MARKER = re.compile(r"\[\s*\d+\s*\]")
+_WORD_CHAR = re.compile(r"\w")
+
+
 def check_query(query: str | None) -> str:
-    """The question stripped and in NFC, or QueryError for an empty or oversized one."""
-    text = nfc(query or "").strip()
+    """The question stripped and in NFC, or QueryError for one that is empty, oversized, not
+    valid Unicode (undecodable bytes from a terminal), or only punctuation and "[1]" markers."""
+    text = query or ""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        # Bytes that were not UTF-8 reach Python as lone surrogates (argv's surrogateescape).
+        raise QueryError("Câu hỏi có byte không phải UTF-8: hãy gõ lại câu hỏi.") from None
+    text = nfc(text).strip()
     if not text:
         raise QueryError("Câu hỏi trống: hãy nhập một câu hỏi.")
     if len(text) > MAX_QUERY_CHARS:
         raise QueryError(f"Câu hỏi quá dài ({len(text):,} ký tự; tối đa {MAX_QUERY_CHARS:,}).")
+    if not _WORD_CHAR.search(_CITATION_MARKER.sub(" ", text)):
+        raise QueryError("Câu hỏi chỉ có dấu câu hoặc số trích dẫn như [1]: hãy hỏi lại bằng lời.")
     return text
 
 

@@ -13,6 +13,7 @@ import pytest
 from tests.conftest import REPO
 
 QUESTION = "Ai là Trưởng Ban chỉ đạo Chương trình số 06-Ctr/ĐUK?"
+MARKERS_ONLY = "Câu hỏi chỉ có dấu câu hoặc số trích dẫn như [1]: hãy hỏi lại bằng lời."
 
 
 @pytest.fixture
@@ -28,7 +29,7 @@ def run(tmp_path, seed_corpus):
         "PYTHONPATH": str(REPO),
     }
 
-    def _run(*args: str, **extra: str) -> subprocess.CompletedProcess:
+    def _run(*args: str | bytes, **extra: str) -> subprocess.CompletedProcess:
         return subprocess.run(
             [sys.executable, "-m", "rag", *args],
             cwd=tmp_path,
@@ -106,6 +107,12 @@ def test_info_reports_the_offline_fallback_in_one_warning(run):
         (
             ("search", "Lê Minh Đức", "--from", "17/2/2023"),
             "Lỗi: Ngày không hợp lệ: '17/2/2023' (dạng YYYY-MM-DD).",
+        ),
+        (("ask", "[1]"), f"Lỗi: {MARKERS_ONLY}"),
+        (("search", " [2] ? "), f"Lỗi: {MARKERS_ONLY}"),
+        (
+            ("search", b"Ai l\xe0 Tr\xffu?"),
+            "Lỗi: Câu hỏi có byte không phải UTF-8: hãy gõ lại câu hỏi.",
         ),
     ],
 )
