@@ -9,7 +9,9 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import signal
 import sys
+import threading
 import warnings
 from pathlib import Path
 
@@ -42,8 +44,12 @@ def _parser() -> argparse.ArgumentParser:
         cmd.add_argument("--mode", choices=RETRIEVAL_MODES, default=None)
         cmd.add_argument("--doc", action="append", default=None, help="chỉ tìm trong doc_id này")
         cmd.add_argument("--outlet", default=None, help="chỉ tìm bài của cơ quan báo này")
-        cmd.add_argument("--from", dest="date_from", default=None, help="từ ngày YYYY-MM-DD")
-        cmd.add_argument("--to", dest="date_to", default=None, help="đến ngày YYYY-MM-DD")
+        cmd.add_argument(
+            "--from", dest="date_from", default=None, help="từ ngày (17/02/2023 hoặc 2023-02-17)"
+        )
+        cmd.add_argument(
+            "--to", dest="date_to", default=None, help="đến ngày (17/02/2023 hoặc 2023-02-17)"
+        )
         cmd.add_argument("--json", action="store_true")
 
     info = sub.add_parser("info", help="tình trạng chỉ mục và cấu hình")
@@ -52,27 +58,19 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _filters(args):
+    from rag.dates import DateError, date_range
     from rag.store import Filters
 
-    for value in (args.date_from, args.date_to):
-        if value is not None and not _is_iso_date(value):
-            raise UsageError(f"Ngày không hợp lệ: {value!r} (dạng YYYY-MM-DD).")
+    try:
+        date_from, date_to = date_range(args.date_from, args.date_to)
+    except DateError as exc:
+        raise UsageError(str(exc)) from None
     return Filters(
         doc_ids=tuple(args.doc) if args.doc else None,
         outlet=args.outlet,
-        date_from=args.date_from,
-        date_to=args.date_to,
+        date_from=date_from,
+        date_to=date_to,
     )
-
-
-def _is_iso_date(value: str) -> bool:
-    from datetime import date
-
-    try:
-        date.fromisoformat(value)
-    except ValueError:
-        return False
-    return len(value) == 10
 
 
 def _print_json(payload) -> None:
@@ -219,10 +217,14 @@ COMMANDS = {
 }
 
 
-def quiet_libraries() -> None:
-    """Libraries' own chatter (telemetry, progress, deprecations) is not for the user."""
+def quiet_libraries() -> logging.Handler:
+    """Libraries' own chatter (telemetry, progress, deprecations) is not for the user; what is
+    left reaches stderr through the returned handler, each message once and on one line."""
     warnings.filterwarnings("ignore")
-    logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_OneLine())
+    handler.addFilter(_Once())
+    logging.getLogger().addHandler(handler)
     for name in (
         "chromadb",
         "httpx",
@@ -233,26 +235,72 @@ def quiet_libraries() -> None:
         "bm25s",
     ):
         logging.getLogger(name).setLevel(logging.ERROR)
+    return handler
+
+
+def _one_line(record: logging.LogRecord) -> str:
+    return " ".join(record.getMessage().split())
+
+
+class _OneLine(logging.Formatter):
+    """The message alone, on one line: an exception's text may span lines, a traceback is not
+    for the user."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return _one_line(record)
+
+
+class _Once(logging.Filter):
+    """A warning such as the model fallback may come from each part that loads the model; the
+    user reads it once per command."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._seen: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        line = _one_line(record)
+        if not line or line in self._seen:
+            return False
+        self._seen.add(line)
+        return True
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, handled like Ctrl+C: the same cleanup and the same one line."""
+
+
+def _on_sigterm(signum, frame) -> None:
+    raise _Terminated
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    quiet_libraries()
-    from rag.retrieval import QueryError
-    from rag.store import StoreError
-
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _on_sigterm) if in_main_thread else None
+    handler = None
     try:
-        settings = Settings.from_env()
-        return COMMANDS[args.command](args, settings)
-    except (UsageError, QueryError, ConfigError) as exc:
-        print(f"Lỗi: {exc}", file=sys.stderr)
-        return 2
-    except StoreError as exc:
-        print(f"Lỗi: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
+        args = _parser().parse_args(argv)
+        handler = quiet_libraries()
+        from rag.retrieval import QueryError
+        from rag.store import StoreError
+
+        try:
+            settings = Settings.from_env()
+            return COMMANDS[args.command](args, settings)
+        except (UsageError, QueryError, ConfigError) as exc:
+            print(f"Lỗi: {exc}", file=sys.stderr)
+            return 2
+        except StoreError as exc:
+            print(f"Lỗi: {exc}", file=sys.stderr)
+            return 1
+    except KeyboardInterrupt as exc:
         print("Đã dừng.", file=sys.stderr)
-        return 130
+        return 128 + signal.SIGTERM if isinstance(exc, _Terminated) else 130
+    finally:
+        if handler is not None:
+            logging.getLogger().removeHandler(handler)
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

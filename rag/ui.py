@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
+from rag import dates
 from rag.answer import Answer, Citation
 from rag.documents import SUPPORTED_SUFFIXES, too_large
 from rag.store import Filters
@@ -394,26 +395,13 @@ def document_choices(documents: Sequence[dict]) -> list[tuple[str, str]]:
 # ---------------------------------------------------------------------------------------------
 # Settings panel
 
-_VN_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
-
-
 def parse_date(value: str | None, label: str) -> str | None:
-    """'2023-02-17' or '17/02/2023' -> '2023-02-17'; '' -> None."""
-    text = (value or "").strip()
-    if not text:
-        return None
-    m = _VN_DATE.match(text)
+    """'2023-02-17' or '17/02/2023' -> '2023-02-17'; '' -> None. The rule is rag.dates', shared
+    with the CLI; here its error is a FilterError, which the page shows."""
     try:
-        parsed = (
-            date(int(m.group(3)), int(m.group(2)), int(m.group(1)))
-            if m
-            else date.fromisoformat(text)
-        )
-    except ValueError:
-        raise FilterError(
-            f"{label} không hợp lệ: {text!r} (dạng 2023-02-17 hoặc 17/02/2023)"
-        ) from None
-    return parsed.isoformat()
+        return dates.parse_date(value, label)
+    except dates.DateError as exc:
+        raise FilterError(str(exc)) from None
 
 
 def parse_filters(date_from: str | None, date_to: str | None, outlet: str | None) -> Filters | None:

@@ -39,7 +39,19 @@ def run(tmp_path, seed_corpus):
             timeout=300,
         )
 
+    def _python(code: str) -> subprocess.CompletedProcess:
+        """`code` run by a fresh interpreter, as the CLI's process would be."""
+        return subprocess.run(
+            [sys.executable, "-c", code],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+
     _run.corpus = corpus
+    _run.python = _python
     return _run
 
 
@@ -105,8 +117,12 @@ def test_info_reports_the_offline_fallback_in_one_warning(run):
         (("search", "Lê Minh Đức"), "Lỗi: Chỉ mục trống: hãy chạy `python -m rag ingest` trước."),
         (("ingest", "khong-co-thu-muc"), "Lỗi: Không tìm thấy đường dẫn: khong-co-thu-muc"),
         (
-            ("search", "Lê Minh Đức", "--from", "17/2/2023"),
-            "Lỗi: Ngày không hợp lệ: '17/2/2023' (dạng YYYY-MM-DD).",
+            ("search", "Lê Minh Đức", "--from", "31/02/2023"),
+            "Lỗi: Từ ngày không hợp lệ: '31/02/2023' (dạng 2023-02-17 hoặc 17/02/2023)",
+        ),
+        (
+            ("ask", "Lê Minh Đức", "--from", "2023-12-31", "--to", "17/02/2023"),
+            "Lỗi: Khoảng ngày ngược: từ 31/12/2023 đến 17/02/2023",
         ),
         (("ask", "[1]"), f"Lỗi: {MARKERS_ONLY}"),
         (("search", " [2] ? "), f"Lỗi: {MARKERS_ONLY}"),
@@ -134,3 +150,64 @@ def test_bad_files_are_named_and_nothing_indexed_is_lost(run, tmp_path):
     ]
     info = json.loads(run("info", "--json").stdout)
     assert (info["documents"], info["chunks"] > 0) == (5, True)
+
+
+def test_dates_in_the_page_forms_become_one_filter():
+    from argparse import Namespace
+
+    from rag.__main__ import _filters
+    from rag.store import Filters
+
+    args = Namespace(doc=None, outlet=None, date_from="17/2/2023", date_to=" 2023-02-17 ")
+    assert _filters(args) == Filters(date_from="2023-02-17", date_to="2023-02-17")
+
+
+# A command replaced in a fresh interpreter: what the user sees when it does this.
+COMMAND_THAT = """
+import logging, os, signal, sys, time
+import rag.__main__ as cli
+
+def command(args, settings):
+{body}
+
+cli.COMMANDS["info"] = command
+sys.exit(cli.main(["info"]))
+"""
+
+
+def test_sigterm_stops_like_ctrl_c_with_one_line(run):
+    body = "    os.kill(os.getpid(), signal.SIGTERM)\n    time.sleep(30)\n    return 0"
+    result = run.python(COMMAND_THAT.format(body=body))
+    assert (result.returncode, result.stderr) == (143, "Đã dừng.\n")
+
+
+def test_a_warning_repeated_within_a_command_is_shown_once_on_one_line(run):
+    body = (
+        "    for _ in range(3):\n"
+        "        logging.getLogger('embeddings').warning('Không tải được mô hình %r\\n(lý do)', 'x')\n"
+        "    try:\n"
+        "        1 / 0\n"
+        "    except ZeroDivisionError:\n"
+        "        logging.getLogger('rag').exception('Lỗi khi nhúng')\n"
+        "    return 0"
+    )
+    result = run.python(COMMAND_THAT.format(body=body))
+    assert (result.returncode, result.stderr) == (
+        0,
+        "Không tải được mô hình 'x' (lý do)\nLỗi khi nhúng\n",
+    )
+
+
+def test_progress_off_a_terminal_is_plain_lines(capsys):
+    from rag.progress import progress_bars
+
+    update, close = progress_bars(always=True)
+    for done in range(9):
+        update("load", done, 8)
+    update("bm25", 1, 1)
+    close()
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == (
+        "Đọc tệp: 0/8\nĐọc tệp: 2/8\nĐọc tệp: 4/8\nĐọc tệp: 6/8\nĐọc tệp: 8/8\nChỉ mục BM25: 1/1\n"
+    )
