@@ -395,6 +395,7 @@ def document_choices(documents: Sequence[dict]) -> list[tuple[str, str]]:
 # ---------------------------------------------------------------------------------------------
 # Settings panel
 
+
 def parse_date(value: str | None, label: str) -> str | None:
     """'2023-02-17' or '17/02/2023' -> '2023-02-17'; '' -> None. The rule is rag.dates', shared
     with the CLI; here its error is a FilterError, which the page shows."""
