@@ -1,8 +1,9 @@
 """A scripted OpenAI-compatible chat server on 127.0.0.1 for tests (no real LLM runs here).
 
 Replies are queued as `Reply`s and served in order to POST /v1/chat/completions, streamed as
-server-sent events when the client asks for `stream`, plain JSON otherwise. Every request body is
-kept in `requests` so tests can check what the client sent.
+server-sent events when the client asks for `stream`, plain JSON otherwise. Every request's body,
+headers and path are kept so tests can check what the client sent. An error can quote the
+request's credentials back.
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ class Reply:
     status: int = 200
     malformed: bool = False  # a body that is not the OpenAI shape
     echo_auth: bool = False  # an error that quotes the key back, as some servers do
+    # An error message of its own, formatted with the request's {authorization} header and
+    # {path} (with its query string), as servers that quote credentials back do.
+    message: str | None = None
 
 
 class StubLLM:
@@ -30,6 +34,7 @@ class StubLLM:
         self.replies: deque[Reply] = deque()
         self.requests: list[dict] = []
         self.headers: list[dict[str, str]] = []
+        self.paths: list[str] = []
         stub = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -41,6 +46,7 @@ class StubLLM:
                 body = json.loads(self.rfile.read(length) or b"{}")
                 stub.requests.append(body)
                 stub.headers.append({k.lower(): v for k, v in self.headers.items()})
+                stub.paths.append(self.path)
                 reply = stub.replies.popleft() if stub.replies else Reply("")
                 if reply.delay:
                     time.sleep(reply.delay)
@@ -53,6 +59,10 @@ class StubLLM:
                     message = "lỗi máy chủ"
                     if reply.echo_auth:
                         message = f"Khóa không hợp lệ: {self.headers.get('Authorization')}"
+                    if reply.message is not None:
+                        message = reply.message.format(
+                            authorization=self.headers.get("Authorization"), path=self.path
+                        )
                     self._send(
                         reply.status,
                         "application/json",
