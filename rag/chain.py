@@ -2,8 +2,8 @@
 
 In: a question and the conversation so far. Out: a streamed `Answer` (text deltas, then the
 answer with verified citations): standalone question -> retrieval -> extractive or LLM answer ->
-citation verification. An LLM that cannot be reached, times out or replies badly never fails a
-question: the extractive answer is given with a one-line notice.
+citation verification. An LLM that cannot be reached, times out, stops mid-way or replies badly
+never fails a question: the extractive answer is given with a one-line notice.
 Never shows or logs the LLM's credentials: only its endpoint (scheme, host, port) and
 redacted errors.
 """
@@ -14,6 +14,7 @@ import logging
 import re
 import time
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import closing
 from dataclasses import dataclass, replace
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
@@ -39,6 +40,13 @@ log = logging.getLogger(__name__)
 History = Sequence[tuple[str, str]]
 
 LLM_UNREACHABLE = "Không kết nối được mô hình ngôn ngữ; đây là câu trả lời trích xuất."
+LLM_INCOMPLETE = (
+    "Mô hình ngôn ngữ trả lời dở dang hoặc quá RAG_LLM_TIMEOUT; đây là câu trả lời trích xuất."
+)
+
+
+class IncompleteReply(Exception):
+    """The LLM's stream stopped before its end or ran past RAG_LLM_TIMEOUT as a whole."""
 
 
 @dataclass(frozen=True)
@@ -286,18 +294,16 @@ class Assistant:
         if self.llm is not None:
             streamed: list[str] = []
             try:
-                for piece in self.llm.stream(answer_messages(standalone, hits)):
-                    text = piece.content if isinstance(piece.content, str) else ""
-                    if text:
-                        streamed.append(text)
-                        yield Delta(text)
+                for text in self._llm_reply(answer_messages(standalone, hits)):
+                    streamed.append(text)
+                    yield Delta(text)
                 reply = "".join(streamed)
                 if not reply.strip():
                     raise ValueError("empty reply")
                 answer = verify_citations(reply, hits, self._idf(), standalone)
             except Exception as exc:  # any LLM failure falls back to the extractive answer
                 log.warning("LLM (%s): %s", self.settings.llm_endpoint, self._error_line(exc))
-                notice = LLM_UNREACHABLE
+                notice = LLM_INCOMPLETE if isinstance(exc, IncompleteReply) else LLM_UNREACHABLE
                 if streamed:
                     yield Reset(notice)
         if answer is None:
@@ -317,6 +323,24 @@ class Assistant:
                 "total": (t2 - t0) * 1000,
             },
         )
+
+    def _llm_reply(self, messages) -> Iterator[str]:
+        """The reply's text pieces as they stream. Raises IncompleteReply when the stream ends
+        without a finish reason (the connection was cut: what came is not the whole answer) or
+        when the whole reply takes longer than RAG_LLM_TIMEOUT (the client's own timeout is per
+        read, so a server that drips tokens would never hit it)."""
+        deadline = time.monotonic() + self.settings.llm_timeout
+        finish = None
+        with closing(self.llm.stream(messages)) as pieces:
+            for piece in pieces:
+                if time.monotonic() > deadline:
+                    raise IncompleteReply(f"quá {self.settings.llm_timeout:g} s")
+                finish = piece.response_metadata.get("finish_reason") or finish
+                if isinstance(piece.content, str) and piece.content:
+                    yield piece.content
+        # "length": cut at the server's token limit, mid-sentence.
+        if finish is None or finish == "length":
+            raise IncompleteReply(f"luồng trả lời dừng giữa chừng (finish_reason={finish})")
 
     def _error_line(self, exc: BaseException) -> str:
         return _one_line_error(exc, self.settings.llm_secrets)

@@ -2,8 +2,8 @@
 
 Replies are queued as `Reply`s and served in order to POST /v1/chat/completions, streamed as
 server-sent events when the client asks for `stream`, plain JSON otherwise. Every request's body,
-headers and path are kept so tests can check what the client sent. An error can quote the
-request's credentials back.
+headers and path are kept so tests can check what the client sent. A stream can be cut before
+its end or dripped slowly, and an error can quote the request's credentials back.
 """
 
 from __future__ import annotations
@@ -27,6 +27,8 @@ class Reply:
     # An error message of its own, formatted with the request's {authorization} header and
     # {path} (with its query string), as servers that quote credentials back do.
     message: str | None = None
+    cut: bool = False  # the stream stops after its content: no finish reason, no [DONE]
+    drip: float = 0.0  # seconds between streamed pieces
 
 
 class StubLLM:
@@ -78,7 +80,11 @@ class StubLLM:
                     self.end_headers()
                     pieces = [reply.content[i : i + 7] for i in range(0, len(reply.content), 7)]
                     for i, piece in enumerate(pieces):
+                        if i and reply.drip:
+                            time.sleep(reply.drip)
                         self._event(_chunk(piece, i == 0))
+                    if reply.cut:
+                        return  # HTTP/1.0: closing the connection ends the body
                     self._event(_chunk("", False, finish="stop"))
                     self.wfile.write(b"data: [DONE]\n\n")
                     self.wfile.flush()

@@ -1,15 +1,17 @@
 """The LLM answer path through the real OpenAI-compatible client against a scripted server on
-127.0.0.1: citation verification, failures that fall back to the extractive answer."""
+127.0.0.1: citation verification, streams that are cut or drip past RAG_LLM_TIMEOUT, failures
+that fall back to the extractive answer."""
 
 from __future__ import annotations
 
 import shutil
+import time
 
 import pytest
 
 from embeddings import load_embedder
 from rag.answer import ABSTAIN_TEXT, verify_citations
-from rag.chain import LLM_UNREACHABLE, Assistant, Delta
+from rag.chain import LLM_INCOMPLETE, LLM_UNREACHABLE, Assistant, Delta, Reset
 from rag.config import Settings
 from rag.prompts import ANSWER_SYSTEM
 from rag.retrieval import Retriever
@@ -17,6 +19,7 @@ from rag.store import Store
 from tests.llm_stub import Reply, StubLLM
 
 KINHTEDOTHI = "000_cc43d066e58669a5.txt"
+HOW_MANY = "Kế hoạch số 51-KH/ĐUK được triển khai tới bao nhiêu chi bộ?"
 
 
 @pytest.fixture(scope="module")
@@ -99,6 +102,36 @@ def test_llm_failure_falls_back_to_extractive_with_a_notice(retriever, reply, ca
     assert answer.span == "594"
     assert "sk-bi-mat-123456" not in caplog.text
     assert "Traceback" not in caplog.text
+
+
+CUT_SHORT = "**594 chi bộ** [1]\nKế hoạch số 51-KH/ĐUK được triển khai tới 64 tổ chức"
+
+
+def test_a_stream_cut_before_its_finish_reason_falls_back_with_a_reset(retriever, caplog):
+    with StubLLM() as stub:
+        stub.queue(Reply(CUT_SHORT, cut=True))
+        events = list(llm_assistant(retriever, stub).stream(HOW_MANY))
+    answer = events[-1]
+    streamed = "".join(e.text for e in events[: events.index(Reset(LLM_INCOMPLETE))])
+    assert streamed == CUT_SHORT  # all of it arrived, but not its end
+    assert (answer.mode, answer.notice, answer.span) == ("extractive", LLM_INCOMPLETE, "594")
+    assert "luồng trả lời dừng giữa chừng (finish_reason=None)" in caplog.text
+
+
+def test_a_slow_drip_past_the_timeout_as_a_whole_falls_back(retriever):
+    # The stub streams 7 characters a piece, each 0.6 s after the last: well under the
+    # client's 1.5 s per read, but the whole reply (12 pieces) would take 6.6 s.
+    reply = "Kế hoạch số 51-KH/ĐUK được triển khai tới 64 tổ chức cơ sở đảng và 594 chi bộ [1]."
+    with StubLLM() as stub:
+        stub.queue(Reply(reply, drip=0.6))
+        assistant = llm_assistant(retriever, stub, RAG_LLM_TIMEOUT="1.5")
+        started = time.monotonic()
+        events = list(assistant.stream(HOW_MANY))
+        elapsed = time.monotonic() - started
+    answer = events[-1]
+    assert Reset(LLM_INCOMPLETE) in events
+    assert (answer.mode, answer.notice, answer.span) == ("extractive", LLM_INCOMPLETE, "594")
+    assert elapsed < 4.0  # given up after 1.5 s (+ one piece), not after 6.6 s
 
 
 def test_unreachable_llm_falls_back(retriever):
