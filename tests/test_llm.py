@@ -1,6 +1,6 @@
 """The LLM answer path through the real OpenAI-compatible client against a scripted server on
-127.0.0.1: citation verification, streams that are cut or drip past RAG_LLM_TIMEOUT, failures
-that fall back to the extractive answer."""
+127.0.0.1: citation verification and unsupported sentences, streams that are cut or drip past
+RAG_LLM_TIMEOUT, failures that fall back to the extractive answer."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from rag.store import Store
 from tests.llm_stub import Reply, StubLLM
 
 KINHTEDOTHI = "000_cc43d066e58669a5.txt"
+WHO = "Ai là Trưởng Ban chỉ đạo Chương trình số 06-Ctr/ĐUK?"
 HOW_MANY = "Kế hoạch số 51-KH/ĐUK được triển khai tới bao nhiêu chi bộ?"
 
 
@@ -44,11 +45,27 @@ def llm_assistant(retriever, stub: StubLLM, **env: str) -> Assistant:
     return Assistant(settings, Retriever(retriever.store, settings))
 
 
-# -- citation verification ----------------------------------------------------------------------
+# -- citation verification and unsupported sentences -----------------------------------------
 
 
-def test_bogus_marker_is_removed_and_weak_support_flagged(retriever):
-    hits = retriever.search("Ai là Trưởng Ban chỉ đạo Chương trình số 06-Ctr/ĐUK?", k=3)
+def test_bogus_marker_is_removed_and_its_sentence_flagged(retriever):
+    hits = retriever.search(WHO, k=3)
+    reply = (
+        "Trưởng Ban chỉ đạo Chương trình số 06-Ctr/ĐUK là Bí thư Đảng uỷ Khối Lê Minh Đức "
+        "[2]. Ông từng giữ chức Chủ tịch Liên đoàn cờ vua châu Á [7]."
+    )
+    answer = verify_citations(reply, hits, question="q")
+    assert answer.text == (
+        "Trưởng Ban chỉ đạo Chương trình số 06-Ctr/ĐUK là Bí thư Đảng uỷ Khối Lê Minh Đức "
+        "[1]. Ông từng giữ chức Chủ tịch Liên đoàn cờ vua châu Á (chưa có nguồn kiểm chứng)."
+    )
+    assert answer.unsupported == ("Ông từng giữ chức Chủ tịch Liên đoàn cờ vua châu Á.",)
+    assert [c.chunk_id for c in answer.citations] == [hits[1].chunk.chunk_id]
+    assert answer.citations[0].supported is True
+
+
+def test_a_valid_marker_on_a_sentence_its_passage_does_not_say_is_flagged(retriever):
+    hits = retriever.search(WHO, k=3)
     reply = (
         "Trưởng Ban chỉ đạo Chương trình số 06-Ctr/ĐUK là Bí thư Đảng uỷ Khối Lê Minh Đức "
         "[2][9]. Ông cũng là nhà vô địch cờ vua thế giới [1]."
@@ -56,8 +73,9 @@ def test_bogus_marker_is_removed_and_weak_support_flagged(retriever):
     answer = verify_citations(reply, hits, question="q")
     assert answer.text == (
         "Trưởng Ban chỉ đạo Chương trình số 06-Ctr/ĐUK là Bí thư Đảng uỷ Khối "
-        "Lê Minh Đức [1]. Ông cũng là nhà vô địch cờ vua thế giới [2]."
+        "Lê Minh Đức [1]. Ông cũng là nhà vô địch cờ vua thế giới [2] (chưa có nguồn kiểm chứng)."
     )
+    assert answer.unsupported == ("Ông cũng là nhà vô địch cờ vua thế giới.",)
     assert [c.chunk_id for c in answer.citations] == [
         hits[1].chunk.chunk_id,
         hits[0].chunk.chunk_id,
@@ -66,23 +84,66 @@ def test_bogus_marker_is_removed_and_weak_support_flagged(retriever):
     assert "Lê Minh Đức" in answer.citations[0].quote
 
 
+def test_every_uncited_sentence_is_flagged_and_a_marker_opening_a_sentence_cites_the_one_before(
+    retriever,
+):
+    hits = retriever.search(HOW_MANY, k=3)
+    n = next(i for i, h in enumerate(hits, 1) if "594 chi bộ" in h.chunk.text)
+    reply = (
+        f"**594 chi bộ** [{n}]\n"
+        f"Kế hoạch số 51-KH/ĐUK được triển khai tới 64 tổ chức cơ sở đảng và 594 chi bộ. [{n}] "
+        "Kế hoạch đã hoàn thành sớm hai năm. Mọi chi bộ đều được khen thưởng!\n"
+        "Các bước tiếp theo:\n"
+        "- Tổng kết vào cuối năm"
+    )
+    answer = verify_citations(reply, hits, question=HOW_MANY)
+    assert answer.text == (
+        "**594 chi bộ** [1]\n"
+        "Kế hoạch số 51-KH/ĐUK được triển khai tới 64 tổ chức cơ sở đảng và 594 chi bộ. [1] "
+        "Kế hoạch đã hoàn thành sớm hai năm (chưa có nguồn kiểm chứng). "
+        "Mọi chi bộ đều được khen thưởng (chưa có nguồn kiểm chứng)!\n"
+        "Các bước tiếp theo:\n"
+        "- Tổng kết vào cuối năm (chưa có nguồn kiểm chứng)"
+    )
+    assert answer.unsupported == (
+        "Kế hoạch đã hoàn thành sớm hai năm.",
+        "Mọi chi bộ đều được khen thưởng!",
+        "- Tổng kết vào cuối năm",
+    )
+
+
+def test_a_yes_no_answer_of_function_words_only_is_supported_by_its_citation(retriever):
+    hits = retriever.search(HOW_MANY, k=3)
+    n = next(i for i, h in enumerate(hits, 1) if "594 chi bộ" in h.chunk.text)
+    answer = verify_citations(
+        f"**Có** [{n}]\nKế hoạch được triển khai tới 594 chi bộ [{n}].", hits, question="q"
+    )
+    assert answer.text == "**Có** [1]\nKế hoạch được triển khai tới 594 chi bộ [1]."
+    assert answer.unsupported == ()
+
+
 # -- LLM through the real client ---------------------------------------------------------------
 
 
 def test_llm_answer_streams_and_is_verified(retriever):
     with StubLLM() as stub:
         stub.queue(
-            "Trưởng Ban chỉ đạo là đồng chí Lê Minh Đức, Bí thư Đảng uỷ Khối [1]. Xem thêm [9]."
+            "**Lê Minh Đức** [1]\n"
+            "Bí thư Đảng uỷ Khối Lê Minh Đức là Trưởng Ban chỉ đạo Chương trình số 06-Ctr/ĐUK [1]. "
+            "Xem thêm [9]."
         )
         assistant = llm_assistant(retriever, stub)
-        events = list(assistant.stream("Ai là Trưởng Ban chỉ đạo Chương trình số 06-Ctr/ĐUK?"))
+        events = list(assistant.stream(WHO))
     answer = events[-1]
     deltas = [e.text for e in events if isinstance(e, Delta)]
     assert len(deltas) > 3  # really streamed, piece by piece
     assert answer.mode == "llm" and answer.notice is None
     assert answer.text == (
-        "Trưởng Ban chỉ đạo là đồng chí Lê Minh Đức, Bí thư Đảng uỷ Khối [1]. Xem thêm."
+        "**Lê Minh Đức** [1]\n"
+        "Bí thư Đảng uỷ Khối Lê Minh Đức là Trưởng Ban chỉ đạo Chương trình số 06-Ctr/ĐUK [1]. "
+        "Xem thêm (chưa có nguồn kiểm chứng)."
     )
+    assert answer.unsupported == ("Xem thêm.",)
     assert len(answer.citations) == 1 and answer.citations[0].doc_id == KINHTEDOTHI
     request = stub.requests[0]
     assert request["model"] == "stub-model" and request["stream"] is True
@@ -96,7 +157,7 @@ def test_llm_failure_falls_back_to_extractive_with_a_notice(retriever, reply, ca
     with StubLLM() as stub:
         stub.queue(reply)
         assistant = llm_assistant(retriever, stub, RAG_LLM_API_KEY="sk-bi-mat-123456")
-        answer = assistant.ask("Kế hoạch số 51-KH/ĐUK được triển khai tới bao nhiêu chi bộ?")
+        answer = assistant.ask(HOW_MANY)
     assert answer.mode == "extractive"
     assert answer.notice == LLM_UNREACHABLE
     assert answer.span == "594"
@@ -142,9 +203,7 @@ def test_unreachable_llm_falls_back(retriever):
             "RAG_LLM_TIMEOUT": "2",
         }
     )
-    answer = Assistant(settings, retriever).ask(
-        "Ai là Trưởng Ban chỉ đạo Chương trình số 06-Ctr/ĐUK?"
-    )
+    answer = Assistant(settings, retriever).ask(WHO)
     assert (answer.mode, answer.notice, answer.span) == (
         "extractive",
         LLM_UNREACHABLE,
