@@ -788,3 +788,18 @@ def _claims(text: str) -> list[_Claim]:
         if body or markers:
             out.append(_Claim(s, e, body, markers))
     return out
+
+
+_BOLD = re.compile(r"\*\*(.+?)\*\*|__(.+?)__")
+_BULLET = re.compile(r"\s*(?:[-*•+]|\d+[.)])\s")
+
+
+def short_answer_of(text: str) -> str | None:
+    """The direct answer of an LLM reply: the first bold part of its first line, without
+    citation markers. None when that line has no bold part, is a list item (lists have no
+    short answer) or was found unsupported."""
+    first = next((line for line in text.splitlines() if line.strip()), "")
+    m = _BOLD.search(first)
+    if not m or _BULLET.match(first) or UNSUPPORTED_MARK.strip() in first:
+        return None
+    return _MARKER.sub("", m.group(1) or m.group(2)).strip(" .,;:") or None

@@ -1,6 +1,6 @@
 """The LLM answer path through the real OpenAI-compatible client against a scripted server on
-127.0.0.1: citation verification and unsupported sentences, streams that are cut or drip past
-RAG_LLM_TIMEOUT, failures that fall back to the extractive answer."""
+127.0.0.1: citation verification and unsupported sentences, the answer's shape, streams that
+are cut or drip past RAG_LLM_TIMEOUT, failures that fall back to the extractive answer."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import time
 import pytest
 
 from embeddings import load_embedder
-from rag.answer import ABSTAIN_TEXT, verify_citations
+from rag.answer import ABSTAIN_TEXT, short_answer_of, verify_citations
 from rag.chain import LLM_INCOMPLETE, LLM_UNREACHABLE, Assistant, Delta, Reset
 from rag.config import Settings
 from rag.prompts import ANSWER_SYSTEM
@@ -110,6 +110,7 @@ def test_every_uncited_sentence_is_flagged_and_a_marker_opening_a_sentence_cites
         "Mọi chi bộ đều được khen thưởng!",
         "- Tổng kết vào cuối năm",
     )
+    assert short_answer_of(answer.text) == "594 chi bộ"
 
 
 def test_a_yes_no_answer_of_function_words_only_is_supported_by_its_citation(retriever):
@@ -122,10 +123,30 @@ def test_a_yes_no_answer_of_function_words_only_is_supported_by_its_citation(ret
     assert answer.unsupported == ()
 
 
+@pytest.mark.parametrize(
+    ("text", "short"),
+    [
+        ("**Lê Minh Đức** [1]\nÔng là Bí thư Đảng uỷ Khối [1].", "Lê Minh Đức"),
+        ("**594 chi bộ [1].**\nKế hoạch được triển khai tới 594 chi bộ [1].", "594 chi bộ"),
+        ("Trưởng Ban là __Lê Minh Đức__ [2].", "Lê Minh Đức"),
+        ("\n**Có** [1]", "Có"),
+        ("Lê Minh Đức chủ trì Hội nghị [1].\n**Hội nghị** sơ kết [1].", None),
+        ("- **64 tổ chức cơ sở đảng** [1]\n- **594 chi bộ** [1]", None),
+        (
+            "**Paris** (chưa có nguồn kiểm chứng)\nÔng sinh ở Paris (chưa có nguồn kiểm chứng).",
+            None,
+        ),
+        (ABSTAIN_TEXT, None),
+    ],
+)
+def test_short_answer_is_the_bold_part_of_the_first_line(text, short):
+    assert short_answer_of(text) == short
+
+
 # -- LLM through the real client ---------------------------------------------------------------
 
 
-def test_llm_answer_streams_and_is_verified(retriever):
+def test_llm_answer_streams_in_the_direct_answer_shape_and_is_verified(retriever):
     with StubLLM() as stub:
         stub.queue(
             "**Lê Minh Đức** [1]\n"
@@ -144,10 +165,18 @@ def test_llm_answer_streams_and_is_verified(retriever):
         "Xem thêm (chưa có nguồn kiểm chứng)."
     )
     assert answer.unsupported == ("Xem thêm.",)
+    assert short_answer_of(answer.text) == "Lê Minh Đức"
     assert len(answer.citations) == 1 and answer.citations[0].doc_id == KINHTEDOTHI
     request = stub.requests[0]
     assert request["model"] == "stub-model" and request["stream"] is True
     assert request["messages"][0] == {"role": "system", "content": ANSWER_SYSTEM}
+    # The prompt asks for the extractive answer's shape: a bold direct answer first, then
+    # at most two cited sentences.
+    assert "Dòng đầu tiên là câu trả lời trực tiếp, thật ngắn và in đậm" in ANSWER_SYSTEM
+    assert "nhiều nhất một hoặc hai câu dẫn chứng ngắn" in ANSWER_SYSTEM
+    assert request["messages"][1]["content"].endswith(
+        "Trả lời (dòng đầu là câu trả lời in đậm; ghi [số đoạn] sau mỗi ý):"
+    )
 
 
 @pytest.mark.parametrize(
