@@ -156,7 +156,7 @@ class ChatPage:
         return ui.status_html(
             self.assistant.status(),
             requested_model=self.settings.embedding_model,
-            llm_url=self.settings.llm_base_url,
+            llm_url=self.settings.llm_endpoint,
             indexing=self.ingestion.current(),
             error=self.ingestion.error,
         )

@@ -2,8 +2,10 @@
 
 In: a question and the conversation so far. Out: a streamed `Answer` (text deltas, then the
 answer with verified citations): standalone question -> retrieval -> extractive or LLM answer ->
-citation verification. An LLM that cannot be reached, times out or replies badly never fails a
-question: the extractive answer is given with a one-line notice.
+citation verification. An LLM that cannot be reached, times out, stops mid-way or replies badly
+never fails a question: the extractive answer is given with a one-line notice.
+Never shows or logs the LLM's credentials: only its endpoint (scheme, host, port) and
+redacted errors.
 """
 
 from __future__ import annotations
@@ -11,8 +13,10 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import closing
 from dataclasses import dataclass, replace
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from langchain_core.runnables import RunnableLambda
 
@@ -36,6 +40,13 @@ log = logging.getLogger(__name__)
 History = Sequence[tuple[str, str]]
 
 LLM_UNREACHABLE = "Không kết nối được mô hình ngôn ngữ; đây là câu trả lời trích xuất."
+LLM_INCOMPLETE = (
+    "Mô hình ngôn ngữ trả lời dở dang hoặc quá RAG_LLM_TIMEOUT; đây là câu trả lời trích xuất."
+)
+
+
+class IncompleteReply(Exception):
+    """The LLM's stream stopped before its end or ran past RAG_LLM_TIMEOUT as a whole."""
 
 
 @dataclass(frozen=True)
@@ -56,8 +67,13 @@ def make_llm(settings: Settings):
     """LangChain's OpenAI-compatible chat model (vLLM, Ollama, llama.cpp, LM Studio, APIs)."""
     from langchain_openai import ChatOpenAI
 
+    # The client appends "/chat/completions" to the URL's text, so a query string left in it
+    # would land inside the path: its parameters go apart. user:password@ stays (HTTP Basic).
+    parts = urlsplit((settings.llm_base_url or "").strip())
+    _HTTP_LOG_FILTER.secrets.update(settings.llm_secrets)
     return ChatOpenAI(
-        base_url=settings.llm_base_url,
+        base_url=urlunsplit(parts._replace(query="", fragment="")),
+        default_query=dict(parse_qsl(parts.query)) or None,
         model=settings.llm_model or "default",
         api_key=settings.llm_api_key or "not-needed",
         temperature=0,
@@ -65,6 +81,64 @@ def make_llm(settings: Settings):
         max_retries=0,
         streaming=True,
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Credentials out of errors and logs
+
+_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@]*@")
+_QUERY = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^\s?#]*)\?[^\s#\"'<>]*")
+_AUTH_SCHEME = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{6,}")
+_KEY_VALUE = re.compile(
+    r"(?i)\b([\w-]*(?:api[-_]?key|token|secret|passw(?:or)?d|authorization)[\w-]*)"
+    r"([\"']?\s*[:=]\s*[\"']?)(?!\*\*\*|(?:bearer|basic)\s)[^\s\"',;&}]+"
+)
+_OPENAI_KEY = re.compile(r"\bsk-[\w*.…-]{3,}")  # also masked: "sk-TOP...cdef"
+_LONG_TOKEN = re.compile(r"\b[A-Za-z0-9_-]{24,}\b")
+
+
+def redact(text: str, secrets: Iterable[str] = ()) -> str:
+    """`text` without credentials: the configured `secrets` and their masked forms
+    ("abc...wxyz"), userinfo and query strings of URLs, bearer/basic tokens, key=value pairs,
+    OpenAI-style keys and long random tokens. Servers quote all of these back in errors."""
+    for secret in secrets:
+        text = text.replace(secret, "***")
+        if len(secret) >= 8:
+            masked = re.escape(secret[:3]) + r"[\w-]*(?:\.{2,}|\*{2,}|…)[\w-]*"
+            text = re.sub(masked, "***", text)
+    text = _USERINFO.sub(r"\1***@", text)
+    text = _QUERY.sub(r"\1?***", text)
+    text = _AUTH_SCHEME.sub(r"\1 ***", text)
+    text = _KEY_VALUE.sub(r"\1\2***", text)
+    text = _OPENAI_KEY.sub("sk-***", text)
+    return _LONG_TOKEN.sub(
+        lambda m: "***" if re.search(r"\d", m[0]) and re.search(r"[A-Za-z]", m[0]) else m[0], text
+    )
+
+
+class _RedactingFilter(logging.Filter):
+    """The OpenAI client's HTTP library (httpx2; httpx before it) logs each request's full URL
+    at INFO, and the page logs at INFO: credentials in RAG_LLM_BASE_URL would be in it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.secrets: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = redact(record.getMessage(), sorted(self.secrets, key=len, reverse=True))
+        record.args = None
+        return True
+
+
+_HTTP_LOG_FILTER = _RedactingFilter()
+for _name in ("httpx", "httpx2"):
+    logging.getLogger(_name).addFilter(_HTTP_LOG_FILTER)
+
+
+def _one_line_error(exc: BaseException, secrets: Iterable[str] = ()) -> str:
+    """The error's first line, redacted before it is cut (a cut must not leave half a key)."""
+    text = redact(str(exc), secrets).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}"[:300]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -173,9 +247,7 @@ class Assistant:
             "chunks": len(snapshot.chunks),
             "embedding_model": loaded.name,
             "embedding_fallback": loaded.fallback,
-            "llm": (self.settings.llm_model or self.settings.llm_base_url)
-            if self.llm is not None
-            else None,
+            "llm": self.settings.llm_display if self.llm is not None else None,
             "retrieval_mode": self.settings.retrieval_mode,
             "data_dir": str(self.settings.data_dir),
         }
@@ -222,18 +294,16 @@ class Assistant:
         if self.llm is not None:
             streamed: list[str] = []
             try:
-                for piece in self.llm.stream(answer_messages(standalone, hits)):
-                    text = piece.content if isinstance(piece.content, str) else ""
-                    if text:
-                        streamed.append(text)
-                        yield Delta(text)
+                for text in self._llm_reply(answer_messages(standalone, hits)):
+                    streamed.append(text)
+                    yield Delta(text)
                 reply = "".join(streamed)
                 if not reply.strip():
                     raise ValueError("empty reply")
                 answer = verify_citations(reply, hits, self._idf(), standalone)
             except Exception as exc:  # any LLM failure falls back to the extractive answer
-                log.warning("LLM: %s", self._redact(_one_line_error(exc)))
-                notice = LLM_UNREACHABLE
+                log.warning("LLM (%s): %s", self.settings.llm_endpoint, self._error_line(exc))
+                notice = LLM_INCOMPLETE if isinstance(exc, IncompleteReply) else LLM_UNREACHABLE
                 if streamed:
                     yield Reset(notice)
         if answer is None:
@@ -254,10 +324,26 @@ class Assistant:
             },
         )
 
-    def _redact(self, text: str) -> str:
-        """Some servers quote the key back in their errors; it never reaches a log."""
-        key = self.settings.llm_api_key
-        return text.replace(key, "***") if key else text
+    def _llm_reply(self, messages) -> Iterator[str]:
+        """The reply's text pieces as they stream. Raises IncompleteReply when the stream ends
+        without a finish reason (the connection was cut: what came is not the whole answer) or
+        when the whole reply takes longer than RAG_LLM_TIMEOUT (the client's own timeout is per
+        read, so a server that drips tokens would never hit it)."""
+        deadline = time.monotonic() + self.settings.llm_timeout
+        finish = None
+        with closing(self.llm.stream(messages)) as pieces:
+            for piece in pieces:
+                if time.monotonic() > deadline:
+                    raise IncompleteReply(f"quá {self.settings.llm_timeout:g} s")
+                finish = piece.response_metadata.get("finish_reason") or finish
+                if isinstance(piece.content, str) and piece.content:
+                    yield piece.content
+        # "length": cut at the server's token limit, mid-sentence.
+        if finish is None or finish == "length":
+            raise IncompleteReply(f"luồng trả lời dừng giữa chừng (finish_reason={finish})")
+
+    def _error_line(self, exc: BaseException) -> str:
+        return _one_line_error(exc, self.settings.llm_secrets)
 
     # -- steps --------------------------------------------------------------------------------
     def _condense(self, inputs: dict) -> dict:
@@ -269,7 +355,11 @@ class Assistant:
                 text = reply.content.strip() if isinstance(reply.content, str) else ""
                 standalone = check_query(text.splitlines()[0]) if text else question
             except Exception as exc:
-                log.warning("LLM (viết lại câu hỏi): %s", self._redact(_one_line_error(exc)))
+                log.warning(
+                    "LLM (%s, viết lại câu hỏi): %s",
+                    self.settings.llm_endpoint,
+                    self._error_line(exc),
+                )
                 standalone = rewrite_follow_up(question, history)
         elif history:
             standalone = rewrite_follow_up(question, history)
@@ -310,9 +400,4 @@ class Assistant:
         return cosine
 
 
-def _one_line_error(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0] if text else ''}"[:300]
-
-
-__all__ = ["Assistant", "Delta", "Reset", "rewrite_follow_up", "question_kind"]
+__all__ = ["Assistant", "Delta", "Reset", "redact", "rewrite_follow_up", "question_kind"]

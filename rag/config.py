@@ -6,9 +6,11 @@ Out: `Settings`, the only place in the project that reads the environment.
 
 from __future__ import annotations
 
+import base64
 import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from dotenv import dotenv_values
 
@@ -37,7 +39,12 @@ class Settings:
     reranker_model: str | None = _field(None, "RAG_RERANKER_MODEL", "cross-encoder; unset = none")
     retrieval_mode: str = _field("hybrid", "RAG_RETRIEVAL_MODE", "hybrid, dense or lexical")
     top_k: int = _field(5, "RAG_TOP_K", "passages given to the answerer", kind=int)
-    llm_base_url: str | None = _field(None, "RAG_LLM_BASE_URL", "OpenAI-compatible endpoint")
+    # The URL may carry credentials (user:password@, ?api-key=): shown only as `llm_endpoint`.
+    llm_base_url: str | None = field(
+        default=None,
+        repr=False,
+        metadata={"env": "RAG_LLM_BASE_URL", "doc": "OpenAI-compatible endpoint", "kind": str},
+    )
     llm_model: str | None = _field(None, "RAG_LLM_MODEL", "model name at that endpoint")
     llm_api_key: str | None = field(
         default=None,
@@ -105,6 +112,7 @@ class Settings:
         if not 1 <= self.top_k <= 50:
             raise ConfigError(f"RAG_TOP_K={self.top_k}: cần từ 1 đến 50")
         self.rrf_weights  # noqa: B018 - parses and validates
+        self.llm_endpoint  # noqa: B018 - parses and validates
 
     @property
     def rrf_weights(self) -> tuple[float, float] | None:
@@ -122,3 +130,45 @@ class Settings:
     @property
     def llm_enabled(self) -> bool:
         return bool(self.llm_base_url)
+
+    @property
+    def llm_endpoint(self) -> str | None:
+        """Scheme, host and port of RAG_LLM_BASE_URL: all of it that may be shown or logged."""
+        if not self.llm_base_url:
+            return None
+        parts = urlsplit(self.llm_base_url.strip())
+        try:
+            port = parts.port
+        except ValueError:  # "host:abc"
+            port = -1
+        if parts.scheme not in ("http", "https") or not parts.hostname or port == -1:
+            # The value itself is not repeated: it may hold a key.
+            raise ConfigError(
+                "RAG_LLM_BASE_URL không hợp lệ: cần dạng http://máy:cổng/v1 hoặc https://máy/v1"
+            )
+        host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+        return f"{parts.scheme}://{host}:{port or (443 if parts.scheme == 'https' else 80)}"
+
+    @property
+    def llm_display(self) -> str | None:
+        """What `info`, the status line and logs call the LLM: its model name, else its endpoint."""
+        if not self.llm_enabled:
+            return None
+        return self.llm_model or self.llm_endpoint
+
+    @property
+    def llm_secrets(self) -> tuple[str, ...]:
+        """Every credential the LLM settings hold, as it may be echoed back: the API key, the
+        URL's password (also inside the Basic-auth base64 of user:password) and its query values."""
+        found: list[str] = []
+        if self.llm_api_key:
+            found.append(self.llm_api_key)
+        if self.llm_base_url:
+            parts = urlsplit(self.llm_base_url.strip())
+            if parts.username or parts.password:
+                user, password = unquote(parts.username or ""), unquote(parts.password or "")
+                pair = f"{user}:{password}".encode()
+                found += [password, base64.b64encode(pair).decode()]
+            found += [value for _, value in parse_qsl(parts.query)]
+        # Longest first, so a secret that contains another is replaced whole.
+        return tuple(sorted({s for s in found if len(s) >= 3}, key=len, reverse=True))

@@ -1,8 +1,9 @@
 """A scripted OpenAI-compatible chat server on 127.0.0.1 for tests (no real LLM runs here).
 
 Replies are queued as `Reply`s and served in order to POST /v1/chat/completions, streamed as
-server-sent events when the client asks for `stream`, plain JSON otherwise. Every request body is
-kept in `requests` so tests can check what the client sent.
+server-sent events when the client asks for `stream`, plain JSON otherwise. Every request's body,
+headers and path are kept so tests can check what the client sent. A stream can be cut before
+its end or dripped slowly, and an error can quote the request's credentials back.
 """
 
 from __future__ import annotations
@@ -23,6 +24,11 @@ class Reply:
     status: int = 200
     malformed: bool = False  # a body that is not the OpenAI shape
     echo_auth: bool = False  # an error that quotes the key back, as some servers do
+    # An error message of its own, formatted with the request's {authorization} header and
+    # {path} (with its query string), as servers that quote credentials back do.
+    message: str | None = None
+    cut: bool = False  # the stream stops after its content: no finish reason, no [DONE]
+    drip: float = 0.0  # seconds between streamed pieces
 
 
 class StubLLM:
@@ -30,6 +36,7 @@ class StubLLM:
         self.replies: deque[Reply] = deque()
         self.requests: list[dict] = []
         self.headers: list[dict[str, str]] = []
+        self.paths: list[str] = []
         stub = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -41,6 +48,7 @@ class StubLLM:
                 body = json.loads(self.rfile.read(length) or b"{}")
                 stub.requests.append(body)
                 stub.headers.append({k.lower(): v for k, v in self.headers.items()})
+                stub.paths.append(self.path)
                 reply = stub.replies.popleft() if stub.replies else Reply("")
                 if reply.delay:
                     time.sleep(reply.delay)
@@ -53,6 +61,10 @@ class StubLLM:
                     message = "lỗi máy chủ"
                     if reply.echo_auth:
                         message = f"Khóa không hợp lệ: {self.headers.get('Authorization')}"
+                    if reply.message is not None:
+                        message = reply.message.format(
+                            authorization=self.headers.get("Authorization"), path=self.path
+                        )
                     self._send(
                         reply.status,
                         "application/json",
@@ -68,7 +80,11 @@ class StubLLM:
                     self.end_headers()
                     pieces = [reply.content[i : i + 7] for i in range(0, len(reply.content), 7)]
                     for i, piece in enumerate(pieces):
+                        if i and reply.drip:
+                            time.sleep(reply.drip)
                         self._event(_chunk(piece, i == 0))
+                    if reply.cut:
+                        return  # HTTP/1.0: closing the connection ends the body
                     self._event(_chunk("", False, finish="stop"))
                     self.wfile.write(b"data: [DONE]\n\n")
                     self.wfile.flush()
