@@ -25,15 +25,23 @@ from rag.answer import (
     question_kind,
     verify_citations,
 )
+from rag.collection import Catalog, answer_collection
 from rag.config import Settings
+from rag.foreign import answer_foreign
+from rag.intents import COLLECTION, COMPARISON, SMALL_TALK, SUMMARY, Intent, route
 from rag.prompts import answer_messages, condense_messages
 from rag.retrieval import Hit, Retriever, check_query
+from rag.smalltalk import small_talk_reply
 from rag.store import Filters
+from rag.summary import compare, summarize
 from rag.text import canonical
 
 log = logging.getLogger(__name__)
 
 History = Sequence[tuple[str, str]]
+
+# A question that names no article summarises them all up to this many; beyond, it lists titles.
+MAX_SUMMARISED = 5
 
 LLM_UNREACHABLE = "Không kết nối được mô hình ngôn ngữ; đây là câu trả lời trích xuất."
 
@@ -207,6 +215,18 @@ class Assistant:
         """Text deltas as the answer is produced, then the verified `Answer`."""
         t0 = time.perf_counter()
         question = check_query(question)
+        routed = self._routed(question, k, mode, filters)
+        if routed is not None:
+            for piece in re.findall(r"\S+\s*", routed.text):
+                yield Delta(piece)
+            elapsed = (time.perf_counter() - t0) * 1000
+            yield replace(
+                routed,
+                question=question,
+                standalone_question=question,
+                timings_ms={"retrieve": 0.0, "answer": elapsed, "total": elapsed},
+            )
+            return
         standalone, hits = self._prepare.invoke(
             {
                 "question": question,
@@ -259,6 +279,52 @@ class Assistant:
         key = self.settings.llm_api_key
         return text.replace(key, "***") if key else text
 
+    # -- questions that are not factoids (rag.intents) -------------------------------------
+    def _routed(
+        self, question: str, k: int | None, mode: str | None, filters: Filters | None
+    ) -> Answer | None:
+        """The answer to small talk, a question about the collection, a summary, a comparison
+        or (without an LLM) a question in another language; None for the factoid path."""
+        snapshot = self.store.snapshot
+        catalog = Catalog.from_snapshot(snapshot, filters)
+        intent = route(question, catalog.names())
+        if intent.kind in SMALL_TALK:
+            return small_talk_reply(intent.kind, catalog)
+        if intent.kind == COLLECTION:
+
+            def about(topic: str) -> str | None:
+                hits = self.retriever.search(topic, k=1, mode=mode, filters=filters)
+                return hits[0].chunk.doc_id if hits else None
+
+            return answer_collection(intent.ask, question, intent.topic, catalog, about)
+        if intent.kind == SUMMARY:
+            return self._summary(intent, question, catalog, snapshot, mode, filters)
+        if intent.kind == COMPARISON:
+            pool = max(k or self.settings.top_k, 20)
+            hits = self.retriever.search(question, k=pool, mode=mode, filters=filters)
+            return compare(intent.topic, hits, _passages(snapshot, {h.chunk.doc_id for h in hits}))
+        if intent.foreign and self.llm is None:
+            hits = self.retriever.search(question, k=k, mode=mode, filters=filters)
+            return answer_foreign(question, hits, self._similarity())
+        return None
+
+    def _summary(self, intent: Intent, question, catalog, snapshot, mode, filters) -> Answer:
+        """Summarise the article the question names (by title words, outlet, author or date),
+        else the one its topic retrieves first, else every article when they are few (the
+        list of titles when they are many)."""
+        docs = catalog.titled(intent.topic) if intent.topic else []
+        if not docs:
+            docs = catalog.mentioned(question) or []
+        if not docs and intent.topic:
+            hits = self.retriever.search(intent.topic, k=1, mode=mode, filters=filters)
+            docs = [d for d in catalog.docs if hits and d.doc_id == hits[0].chunk.doc_id]
+        if not docs:
+            if len(catalog.docs) > MAX_SUMMARISED:
+                return answer_collection("list", "", "", catalog)
+            docs = list(catalog.docs)
+        chunks = _passages(snapshot, {d.doc_id for d in docs})
+        return summarize([chunks[d.doc_id] for d in docs if d.doc_id in chunks])
+
     # -- steps --------------------------------------------------------------------------------
     def _condense(self, inputs: dict) -> dict:
         question, history = inputs["question"], inputs["history"]
@@ -308,6 +374,16 @@ class Assistant:
             return (s @ q).tolist()
 
         return cosine
+
+
+def _passages(snapshot, doc_ids: set[str]) -> dict[str, list]:
+    """The chunks of each of `doc_ids` in the snapshot, in article order."""
+    out: dict[str, list] = {}
+    for doc_id in sorted(doc_ids):
+        record = snapshot.docs.get(doc_id)
+        if record:
+            out[doc_id] = [snapshot.chunks[snapshot.position[c]] for c in record["chunks"]]
+    return out
 
 
 def _one_line_error(exc: BaseException) -> str:
