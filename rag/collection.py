@@ -2,7 +2,8 @@
 
 In: a collection question (how many articles, which come from an outlet, a date or an author,
 who wrote / when or where one was published, what they are about) and the `Catalog` of the
-indexed documents. Out: an `Answer` citing each document it names by its first passage.
+indexed documents. Out: an `Answer` citing each document it names: the sentence of the article
+that shows the value asked (its byline, date line, outlet), else its title in its first passage.
 Never guesses: a value the metadata does not hold is said to be missing, and a question whose
 words name no document is left to the other answerers (None).
 """
@@ -31,7 +32,11 @@ class DocInfo:
     outlet: str | None
     date: str | None  # ISO
     author: str | None
-    first: Chunk | None  # its first passage, which a citation of the document points to
+    chunks: tuple[Chunk, ...]  # its passages in article order
+
+    @property
+    def first(self) -> Chunk | None:
+        return self.chunks[0] if self.chunks else None
 
 
 @dataclass(frozen=True)
@@ -43,15 +48,14 @@ class Catalog:
         """The documents of a store snapshot (those the page's filters keep), by doc_id."""
         docs = []
         for doc_id, record in sorted(snapshot.docs.items()):
-            ids = record.get("chunks") or []
-            first = snapshot.chunks[snapshot.position[ids[0]]] if ids else None
+            chunks = tuple(snapshot.chunks[snapshot.position[c]] for c in record.get("chunks", []))
             info = DocInfo(
                 doc_id,
                 record.get("title") or doc_id,
                 record.get("outlet"),
                 record.get("date"),
                 record.get("author"),
-                first,
+                chunks,
             )
             if _kept(info, filters):
                 docs.append(info)
@@ -102,6 +106,8 @@ def answer_collection(
     no document is named that way."""
     mentioned = catalog.mentioned(question)
     if ask in ("count", "list"):
+        if ask == "list" and mentioned == []:
+            return None  # "which article was published in 1937": maybe one the text mentions
         docs = list(catalog.docs) if mentioned is None else mentioned
         return _listing(ask, docs, mentioned is not None)
     if topic:
@@ -118,8 +124,10 @@ def answer_collection(
     lines, cites = [], []
     for d in docs[:MAX_LISTED]:
         n = len(cites) + 1
-        lines.append(f"- «{d.title}»: {_field_text(ask, d)} [{n}]")
-        cites.append(_cite(d, n))
+        value = {"author": d.author, "date": d.date, "outlet": d.outlet}[ask]
+        shown, cite = _cite_value(d, n, value, ask == "date")
+        lines.append(f"- «{d.title}»: {_field_text(ask, shown)} [{n}]")
+        cites.append(cite)
     lines += _more(len(docs))
     return _answer("\n".join(lines), cites)
 
@@ -129,8 +137,6 @@ def _listing(ask: str, docs: list[DocInfo], filtered: bool) -> Answer:
     if ask == "count":
         where = "khớp với câu hỏi" if filtered else "trong bộ tài liệu"
         head = f"Có **{n_docs}** bài viết {where}" + (":" if docs else ".")
-    elif not docs:
-        head = "Không có bài viết nào khớp với câu hỏi."
     elif filtered:
         head = f"{n_docs} bài viết khớp với câu hỏi:"
     else:
@@ -144,12 +150,12 @@ def _listing(ask: str, docs: list[DocInfo], filtered: bool) -> Answer:
     return _answer("\n".join(lines), cites)
 
 
-def _field_text(ask: str, d: DocInfo) -> str:
+def _field_text(ask: str, shown: str | None) -> str:
     if ask == "author":
-        return f"tác giả **{d.author}**" if d.author else "bài không ghi tên tác giả"
+        return f"tác giả **{shown}**" if shown else "bài không ghi tên tác giả"
     if ask == "date":
-        return f"đăng ngày **{display_date(d.date)}**" if d.date else "bài không ghi ngày đăng"
-    return f"nguồn **{d.outlet}**" if d.outlet else "bài không ghi nguồn (tên báo)"
+        return f"đăng ngày **{shown}**" if shown else "bài không ghi ngày đăng"
+    return f"nguồn **{shown}**" if shown else "bài không ghi nguồn (tên báo)"
 
 
 def _where(d: DocInfo) -> str:
@@ -165,7 +171,7 @@ def _answer(text: str, citations: Sequence[Citation]) -> Answer:
     return Answer(text=text, citations=tuple(citations), abstained=False, mode="extractive")
 
 
-def _cite(d: DocInfo, n: int) -> Citation | None:
+def _cite(d: DocInfo, n: int) -> Citation:
     """Citation [n] of the document: its title where the first passage holds it, else that
     passage's first sentence."""
     chunk = d.first
@@ -175,6 +181,36 @@ def _cite(d: DocInfo, n: int) -> Citation | None:
     else:
         start, end = (split_sentences(chunk.text) or [(0, len(chunk.text))])[0]
     return Citation.of(chunk, n, chunk.start + start, chunk.start + end, supported=True)
+
+
+def _cite_value(
+    d: DocInfo, n: int, value: str | None, is_date: bool
+) -> tuple[str | None, Citation]:
+    """The value as the article writes it and citation [n] of the sentence that shows it; the
+    value as stored (a date in Vietnamese order) and the title when the text does not show it."""
+    if not value:
+        return None, _cite(d, n)
+    pattern = _written_date(value) if is_date else re.compile(re.escape(value))
+    for chunk in d.chunks:
+        m = pattern.search(chunk.text)
+        if m:
+            start, end = next(
+                ((s, e) for s, e in split_sentences(chunk.text) if s <= m.start() < e),
+                m.span(),
+            )
+            cite = Citation.of(chunk, n, chunk.start + start, chunk.start + end, supported=True)
+            return m.group(), cite
+    return (display_date(value) if is_date else value), _cite(d, n)
+
+
+def _written_date(iso: str) -> re.Pattern[str]:
+    """The ways an article writes this full date: 7/3/2022, 07-03-2022, ngày 7 tháng 3 năm 2022."""
+    year, month, day = (int(p) for p in iso.split("-"))
+    return re.compile(
+        rf"(?<!\d)0?{day}[/.-]0?{month}[/.-]{year}(?!\d)"
+        rf"|ngày\s+0?{day}\s+tháng\s+0?{month}\s+năm\s+{year}(?!\d)",
+        re.IGNORECASE,
+    )
 
 
 def _kept(d: DocInfo, filters: Filters | None) -> bool:
@@ -238,11 +274,11 @@ def _date_matches(iso: str | None, when: tuple[int | None, int | None, int | Non
 
 
 def display_date(iso: str | None) -> str | None:
-    """'2023-02-17' -> '17/2/2023', the way Vietnamese text writes dates."""
+    """'2023-02-17' -> '17/02/2023': day first, as Vietnamese date lines write it."""
     if not iso:
         return None
     year, month, day = iso.split("-")
-    return f"{int(day)}/{int(month)}/{year}"
+    return f"{day}/{month}/{year}"
 
 
 __all__ = ["Catalog", "DocInfo", "answer_collection", "display_date", "question_date"]

@@ -140,13 +140,16 @@ _FILLER = frozenset(
 )
 
 _DOC_NOUN = r"(?:bài viết|bài báo|bài|tài liệu|văn bản|tệp|tin bài|bản tin)"
+# "Khác nhau" also means "various" ("nhiều đội khác nhau"): only as the predicate asked about.
+_HOW = r"(?:thế nào|như thế nào|ra sao|ở điểm nào|ở chỗ nào|chỗ nào|điểm nào|gì|không|ở đâu)"
 _COMPARISON = _Phrases(
-    rf"{_W}(?:so sánh|khác nhau|giống nhau|khác gì|khác biệt|điểm khác|điểm giống"
-    rf"|giống và khác|khác và giống|có gì khác|có gì giống){_E}"
+    rf"{_W}(?:so sánh|(?:khác nhau|giống nhau|khác biệt)\s+{_HOW}|khác gì|(?:những\s+)?điểm"
+    rf" (?:khác|giống)|(?:sự\s+)?khác biệt (?:giữa|của)|giống và khác|khác và giống"
+    rf"|có gì (?:khác|giống)){_E}"
 )
 _SUMMARY = _Phrases(
-    rf"{_W}(?:tóm tắt|tóm lược|nội dung chính|ý chính|điểm chính|những điểm nổi bật|khái quát"
-    rf"|{_DOC_NOUN}(?:\s+\S+){{0,6}}?\s+(?:nói|đề cập|viết|bàn)\s+(?:về|đến|tới)?\s*"
+    rf"{_W}(?<!bản )(?:tóm tắt|tóm lược|nội dung chính|ý chính|điểm chính|những điểm nổi bật"
+    rf"|khái quát|{_DOC_NOUN}(?:\s+\S+){{0,6}}?\s+(?:nói|đề cập|bàn)\s+(?:về|đến|tới)?\s*"
     rf"(?:những\s+)?(?:gì|điều gì|vấn đề gì|chuyện gì|nội dung gì)"
     rf"|{_DOC_NOUN}(?:\s+\S+){{0,6}}?\s+có nội dung (?:gì|ra sao|thế nào)){_E}"
 )
@@ -155,11 +158,11 @@ _SUMMARY = _Phrases(
 # and the collection's own names is left.
 _COUNT = _Phrases(rf"{_W}(?:bao nhiêu|mấy|số lượng)\s+{_DOC_NOUN}{_E}")
 _AUTHOR = _Phrases(
-    rf"{_W}(?:ai viết|ai là tác giả|tác giả|người viết|do ai viết|ai đã viết|ai là người viết)"
-    rf"{_E}"
+    rf"{_W}(?:ai (?:đã\s+)?viết|ai là (?:tác giả|người viết)|do ai viết|(?:tác giả|người viết)"
+    rf"(?:\s+của)?\s+{_DOC_NOUN}|(?:tác giả|người viết)(?:\s+\S+){{0,8}}?\s+là ai){_E}"
 )
 _WHEN = _Phrases(
-    rf"{_W}(?:đăng|xuất bản|công bố|phát hành|viết)\s+(?:vào\s+|lúc\s+|từ\s+)?"
+    rf"{_W}(?:đăng|xuất bản|công bố|phát hành|(?<!bài )viết)\s+(?:vào\s+|lúc\s+|từ\s+)?"
     rf"(?:ngày nào|khi nào|bao giờ|lúc nào|năm nào|tháng nào|hôm nào|thời gian nào){_E}"
     rf"|{_W}(?:ngày|thời gian) (?:đăng|xuất bản|công bố|phát hành){_E}"
 )
@@ -172,11 +175,17 @@ _LIST = _Phrases(
     rf"|danh sách|liệt kê){_E}"
 )
 _DOC = _Phrases(rf"{_W}{_DOC_NOUN}{_E}")
+# A bare "bài" is also a song, a poem, a lesson ("bài hát", "bài thơ", "bài học"): it is an
+# article when a title, a quote or a word that points at a text follows.
+_BARE_BAI = _Phrases(
+    rf"{_W}bài(?=\s*[«“\"']|\s*[?.!]*$|\s+(?:nào|này|đó|ấy|kia|của|do|về|được|đã|đăng|trên"
+    rf"|từ|nói|có|gì|thì|không)(?!\w))"
+)
 # Words of talk about documents: what may remain of a collection question besides names.
 _DOC_TALK = frozenset(
     canonical(w)
     for w in """
-có bao nhiêu mấy số lượng bài viết báo tài liệu văn bản tệp tin bản trong kho bộ sưu tập hệ
+có bao nhiêu mấy bài viết báo tài liệu văn bản tệp tin bản trong kho bộ sưu tập hệ
 thống đã được nạp tải lên tất cả tổng cộng hiện nay bạn của tôi mình ở đây này đó kia là nào
 những các gì về nói đăng xuất công bố phát hành ngày tháng năm do ai tác giả người nguồn từ trên
 tờ vào thì chủ đề vấn nội dung danh sách liệt kê cho biết hãy xem gồm mỗi từng một chỉ hay
@@ -199,9 +208,9 @@ def route(message: str, names: Iterable[str] = ()) -> Intent:
     match = _COMPARISON.search(message)
     if match:
         return Intent(COMPARISON, topic=_rest(_COMPARISON.sub(message)))
-    ask = _collection_ask(message, names)
-    if ask is not None:
-        return Intent(COLLECTION, ask=ask, topic=_topic(message, names))
+    asked = _collection_ask(message, names)
+    if asked is not None:
+        return Intent(COLLECTION, ask=asked[0], topic=asked[1])
     if _SUMMARY.search(message):
         return Intent(SUMMARY, topic=_topic(_SUMMARY.sub(message), ()))
     return Intent(FACTOID, topic=message)
@@ -222,8 +231,21 @@ def _small_talk(message: str) -> str | None:
     return found if not left else None
 
 
-def _collection_ask(message: str, names: Iterable[str]) -> str | None:
-    if not _DOC.search(message):
+def _mentions_document(message: str) -> bool:
+    original = nfc(message)
+    form = _form(original)
+    for m in _DOC.pick(original).finditer(form):
+        if m.group() not in ("bài", "bai") or _BARE_BAI.pick(original).match(form, m.start()):
+            return True
+        rest = original[m.end() :].lstrip() if len(form) == len(original) else ""
+        if rest[:1].isupper():  # a title typed without quotes
+            return True
+    return False
+
+
+def _collection_ask(message: str, names: Iterable[str]) -> tuple[str, str] | None:
+    """(what is asked, the words left to name the article by) of a collection question."""
+    if not _mentions_document(message):
         return None
     for ask, phrases in (
         ("count", _COUNT),
@@ -233,12 +255,12 @@ def _collection_ask(message: str, names: Iterable[str]) -> str | None:
         ("list", _LIST),
     ):
         if phrases.search(message):
-            left = _topic(message, names)
+            left = _topic(phrases.sub(message), names)
             # A count or a list is about the whole collection (or one outlet, author or date);
             # the others may name their article by words of its title, checked by the caller.
             if ask in ("count", "list") and left:
                 return None
-            return ask
+            return ask, left
     return None
 
 
