@@ -304,7 +304,8 @@ class Assistant:
             hits = self.retriever.search(question, k=pool, mode=mode, filters=filters)
             return compare(intent.topic, hits, _passages(snapshot, {h.chunk.doc_id for h in hits}))
         if intent.foreign and self.llm is None:
-            hits = self.retriever.search(question, k=k, mode=mode, filters=filters)
+            # Words of another language match nothing in the lexical index: dense only.
+            hits = self.retriever.search(question, k=k, mode="dense", filters=filters)
             return answer_foreign(question, hits, self._similarity())
         return None
 

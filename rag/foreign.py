@@ -1,6 +1,6 @@
 """Questions written in another language, answered from the Vietnamese documents.
 
-In: the question, the retrieved `Hit`s and the embedding model's question-sentence similarity
+In: the question, the `Hit`s of dense retrieval (ranked across languages) and the model's question-sentence similarity
 (multilingual: an English question lands near the Vietnamese sentence that answers it). Out: an
 `Answer` whose first line says the documents are Vietnamese, then the closest sentence, cited.
 Never translates: the quoted sentence is the original Vietnamese text.
@@ -12,7 +12,9 @@ from collections.abc import Callable, Sequence
 
 from rag.answer import ABSTAIN_TEXT, Answer, Citation
 from rag.retrieval import Hit
-from rag.summary import document_sentences
+from rag.summary import MIN_WORDS, document_sentences
+
+PASSAGES = 2  # the retrieved passages whose sentences are compared with the question
 
 NOTE = "Câu hỏi không phải tiếng Việt; câu trả lời dưới đây lấy nguyên văn từ tài liệu tiếng Việt."
 NO_MODEL = (
@@ -27,7 +29,10 @@ def answer_foreign(question: str, hits: Sequence[Hit], similarity: Similarity | 
     """The sentence of the hits closest in meaning to `question`, under the one-line note."""
     if similarity is None:
         return Answer(NO_MODEL, (), abstained=True, mode="extractive")
-    sentences = [s for hit in hits for s in document_sentences([hit.chunk])]
+    # Dense retrieval already ranked the passages across languages; embedding every sentence
+    # of all of them would cost seconds, so only the best passages' statements are compared.
+    candidates = [s for hit in hits[:PASSAGES] for s in document_sentences([hit.chunk])]
+    sentences = [s for s in candidates if len(s.text.split()) >= MIN_WORDS] or candidates
     if not sentences:
         return Answer(f"{NOTE}\n\n{ABSTAIN_TEXT}", (), abstained=True, mode="extractive")
     scores = similarity(question, [s.text for s in sentences])
