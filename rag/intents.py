@@ -153,6 +153,12 @@ _SUMMARY = _Phrases(
     rf"(?:những\s+)?(?:gì|điều gì|vấn đề gì|chuyện gì|nội dung gì)"
     rf"|{_DOC_NOUN}(?:\s+\S+){{0,6}}?\s+có nội dung (?:gì|ra sao|thế nào)){_E}"
 )
+# The words of a summary request, removed to leave what is to be summarised.
+_SUMMARY_WORDS = _Phrases(
+    rf"{_W}(?:tóm tắt|tóm lược|nội dung chính|ý chính|điểm chính|những điểm nổi bật|khái quát"
+    rf"|nói|đề cập|bàn|có nội dung|điều gì|vấn đề gì|chuyện gì|nội dung gì|ra sao|thế nào"
+    rf"|đến|tới|ngắn gọn|giúp|lại){_E}"
+)
 
 # Collection questions: the asking phrase, then a test that nothing but talk about documents
 # and the collection's own names is left.
@@ -212,7 +218,7 @@ def route(message: str, names: Iterable[str] = ()) -> Intent:
     if asked is not None:
         return Intent(COLLECTION, ask=asked[0], topic=asked[1])
     if _SUMMARY.search(message):
-        return Intent(SUMMARY, topic=_topic(_SUMMARY.sub(message), ()))
+        return Intent(SUMMARY, topic=_topic(_SUMMARY_WORDS.sub(message), names))
     return Intent(FACTOID, topic=message)
 
 

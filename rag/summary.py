@@ -151,7 +151,8 @@ _TALK = frozenset(
 
 
 def compare(topic: str, hits: Sequence[Hit], documents: dict[str, Sequence[Chunk]]) -> Answer:
-    """One cited line per entity named in `topic` ("A và B"), else one line per document among
+    """One cited line per entity named in `topic` ("A và B"): the sentence that holds all its
+    words and most of its weight, or that it is not found. Else one line per document among
     the hits (first five, in rank order): its sentence closest to the topic, or its most
     central sentence when the topic names nothing but the documents. `documents` holds each
     hit document's passages: the best sentence need not be in a retrieved passage."""
@@ -163,7 +164,10 @@ def compare(topic: str, hits: Sequence[Hit], documents: dict[str, Sequence[Chunk
     entities = [e for e in (_AND.split(topic)) if [w for w in _terms(e) if w not in _TALK]]
     if len(entities) >= 2:
         for entity in entities[:MAX_COMPARED]:
-            best = _closest(entity, sentences)
+            # A name or a year is found only where all of it is written, not one word of it.
+            needed = set(word_tokens(fold(entity))) - _TALK
+            holding = [s for s in sentences if needed <= set(word_tokens(fold(s.text)))]
+            best = _closest(entity, holding)
             if best is None:
                 lines.append(f"- {entity.strip()}: không tìm thấy trong tài liệu.")
                 continue
