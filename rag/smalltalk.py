@@ -26,12 +26,14 @@ OPENING = {GREETING: "Xin chào!", THANKS: "Không có gì, rất vui được g
 
 def small_talk_reply(kind: str, catalog: Catalog) -> Answer:
     """The reply to a greeting, thanks or a request for help over this collection."""
-    opening = OPENING.get(kind)
     if not catalog.docs:
         body = EMPTY
     else:
         examples = "\n".join(f"- {q}" for q in example_questions(catalog))
-        body = f"{WHAT_I_DO.format(n=len(catalog.docs))}\nBạn có thể hỏi, ví dụ:\n{examples}"
+        # Thanks needs no introduction again: only what to ask next.
+        what = "" if kind == THANKS else WHAT_I_DO.format(n=len(catalog.docs)) + "\n"
+        body = f"{what}Bạn có thể hỏi, ví dụ:\n{examples}"
+    opening = OPENING.get(kind)
     text = f"{opening} {body}" if opening else body
     return Answer(text=text, citations=(), abstained=False, mode="extractive")
 
