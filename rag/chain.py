@@ -215,7 +215,7 @@ class Assistant:
         """Text deltas as the answer is produced, then the verified `Answer`."""
         t0 = time.perf_counter()
         question = check_query(question)
-        routed = self._routed(question, k, mode, filters)
+        routed = self._routed(question, history, k, mode, filters)
         if routed is not None:
             for piece in re.findall(r"\S+\s*", routed.text):
                 yield Delta(piece)
@@ -281,7 +281,12 @@ class Assistant:
 
     # -- questions that are not factoids (rag.intents) -------------------------------------
     def _routed(
-        self, question: str, k: int | None, mode: str | None, filters: Filters | None
+        self,
+        question: str,
+        history: History,
+        k: int | None,
+        mode: str | None,
+        filters: Filters | None,
     ) -> Answer | None:
         """The answer to small talk, a question about the collection, a summary, a comparison
         or (without an LLM) a question in another language; None for the factoid path."""
@@ -298,7 +303,7 @@ class Assistant:
 
             return answer_collection(intent.ask, question, intent.topic, catalog, about)
         if intent.kind == SUMMARY:
-            return self._summary(intent, question, catalog, snapshot, mode, filters)
+            return self._summary(intent, question, history, catalog, snapshot, mode, filters)
         if intent.kind == COMPARISON:
             pool = max(k or self.settings.top_k, 20)
             hits = self.retriever.search(question, k=pool, mode=mode, filters=filters)
@@ -309,15 +314,18 @@ class Assistant:
             return answer_foreign(question, hits, self._similarity())
         return None
 
-    def _summary(self, intent: Intent, question, catalog, snapshot, mode, filters) -> Answer:
+    def _summary(
+        self, intent: Intent, question, history, catalog, snapshot, mode, filters
+    ) -> Answer:
         """Summarise the article the question names (by title words, outlet, author or date),
-        else the one its topic retrieves first, else every article when they are few (the
-        list of titles when they are many)."""
+        else the one its topic retrieves first, else the one the previous question was about,
+        else every article when they are few (the list of titles when they are many)."""
         docs = catalog.titled(intent.topic) if intent.topic else []
         if not docs:
             docs = catalog.mentioned(question) or []
-        if not docs and intent.topic:
-            hits = self.retriever.search(intent.topic, k=1, mode=mode, filters=filters)
+        about = intent.topic or (history[-1][0] if history else "")
+        if not docs and about:
+            hits = self.retriever.search(about, k=1, mode=mode, filters=filters)
             docs = [d for d in catalog.docs if hits and d.doc_id == hits[0].chunk.doc_id]
         if not docs:
             if len(catalog.docs) > MAX_SUMMARISED:

@@ -11,6 +11,7 @@ words name no document is left to the other answerers (None).
 from __future__ import annotations
 
 import re
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -23,6 +24,10 @@ from rag.text import canonical, fold, has_diacritics, split_sentences, word_toke
 MAX_LISTED = 10
 # Share of the question's remaining words that an article's title must hold to be the one meant.
 TITLE_MATCH = 0.6
+
+
+# Catalogs of the snapshots still in use; one dropped after an ingest takes its catalogs along.
+_BUILT: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 @dataclass(frozen=True)
@@ -45,7 +50,15 @@ class Catalog:
 
     @classmethod
     def from_snapshot(cls, snapshot, filters: Filters | None = None) -> Catalog:
-        """The documents of a store snapshot (those the page's filters keep), by doc_id."""
+        """The documents of a store snapshot (those the page's filters keep), by doc_id; built
+        once per snapshot and filters, since every question is routed with it."""
+        built = _BUILT.setdefault(snapshot, {})
+        if filters not in built:
+            built[filters] = cls._build(snapshot, filters)
+        return built[filters]
+
+    @classmethod
+    def _build(cls, snapshot, filters: Filters | None) -> Catalog:
         docs = []
         for doc_id, record in sorted(snapshot.docs.items()):
             chunks = tuple(snapshot.chunks[snapshot.position[c]] for c in record.get("chunks", []))

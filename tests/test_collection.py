@@ -252,3 +252,13 @@ def test_assistant_summary_of_every_article_when_none_is_named(assistant):
     heads = [line for line in answer.text.splitlines() if line.startswith("**«")]
     assert len(heads) == 5
     assert len(answer.citations) == 5
+
+
+def test_a_summary_after_a_question_is_of_the_article_it_was_about(assistant):
+    history = [("Ai là Phó Bí thư Thường trực Thành ủy dự hội nghị kiểm điểm?", "Nguyễn Thị Tuyến")]
+    answer = assistant.ask("Tóm tắt bài viết", history=history)
+    assert answer.text.splitlines()[0] == (
+        "Tóm tắt «Lựa chọn những vấn đề trọng tâm, then chốt để tập trung lãnh đạo, tạo chuyển "
+        "biến» (25/12/2021):"
+    )
+    assert {c.doc_id for c in answer.citations} == {HANOI_KIEM_DIEM}
