@@ -27,8 +27,10 @@ from rag.answer import (
 )
 from rag.collection import Catalog, answer_collection
 from rag.config import Settings
+from rag.foreign import NO_MODEL as FOREIGN_NO_MODEL
+from rag.foreign import NOTE as FOREIGN_NOTE
 from rag.foreign import answer_foreign
-from rag.intents import COLLECTION, COMPARISON, SMALL_TALK, SUMMARY, Intent, route
+from rag.intents import COLLECTION, COMPARISON, FACTOID, SMALL_TALK, SUMMARY, Intent, route
 from rag.prompts import answer_messages, condense_messages
 from rag.retrieval import Hit, Retriever, check_query
 from rag.smalltalk import small_talk_reply
@@ -295,6 +297,23 @@ class Assistant:
         intent = route(question, catalog.names())
         if intent.kind in SMALL_TALK:
             return small_talk_reply(intent.kind, catalog)
+        if not intent.foreign:
+            return self._by_kind(intent, question, history, catalog, snapshot, k, mode, filters)
+        if intent.kind == FACTOID and self.llm is not None:
+            return None  # the LLM reads the passages in any language
+        similarity = self._similarity()
+        if similarity is None and (intent.kind == FACTOID or intent.topic):
+            return Answer(FOREIGN_NO_MODEL, (), abstained=True, mode="extractive")
+        # Words of another language match nothing in the lexical index: dense only.
+        answer = self._by_kind(intent, question, history, catalog, snapshot, k, "dense", filters)
+        if answer is None:
+            hits = self.retriever.search(question, k=k, mode="dense", filters=filters)
+            return answer_foreign(question, hits, similarity)
+        if answer.abstained:
+            return answer
+        return replace(answer, text=f"{FOREIGN_NOTE}\n\n{answer.text}")
+
+    def _by_kind(self, intent, question, history, catalog, snapshot, k, mode, filters):
         if intent.kind == COLLECTION:
 
             def about(topic: str) -> str | None:
@@ -308,10 +327,6 @@ class Assistant:
             pool = max(k or self.settings.top_k, 20)
             hits = self.retriever.search(question, k=pool, mode=mode, filters=filters)
             return compare(intent.topic, hits, _passages(snapshot, {h.chunk.doc_id for h in hits}))
-        if intent.foreign and self.llm is None:
-            # Words of another language match nothing in the lexical index: dense only.
-            hits = self.retriever.search(question, k=k, mode="dense", filters=filters)
-            return answer_foreign(question, hits, self._similarity())
         return None
 
     def _summary(

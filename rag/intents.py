@@ -210,7 +210,7 @@ def route(message: str, names: Iterable[str] = ()) -> Intent:
     if small is not None:
         return Intent(small, foreign=foreign)
     if foreign:
-        return Intent(FACTOID, topic=message, foreign=True)
+        return _english(message, names)
     match = _COMPARISON.search(message)
     if match:
         return Intent(COMPARISON, topic=_rest(_COMPARISON.sub(message)))
@@ -220,6 +220,38 @@ def route(message: str, names: Iterable[str] = ()) -> Intent:
     if _SUMMARY.search(message):
         return Intent(SUMMARY, topic=_topic(_SUMMARY_WORDS.sub(message), names))
     return Intent(FACTOID, topic=message)
+
+
+# The same kinds asked in English, the other language users of a Vietnamese collection write
+# most; the answer is still made of the Vietnamese documents.
+_ENGLISH = (
+    (COMPARISON, None, re.compile(r"\b(?:compare|comparison|differences?|differ|similarities)\b")),
+    (COLLECTION, "count", re.compile(r"\bhow many (?:articles|documents|files|texts|papers)\b")),
+    (COLLECTION, "author", re.compile(r"\bwho (?:wrote|is the author of|authored)\b")),
+    (COLLECTION, "date", re.compile(r"\bwhen was (?:the|this|that)? ?(?:article|document)\b")),
+    (COLLECTION, "list", re.compile(r"\b(?:which|what|list (?:the|all)) (?:articles|documents)\b")),
+    (
+        SUMMARY,
+        None,
+        re.compile(r"\b(?:summari[sz]e|summary|main points?|gist|what (?:is|are) .*\babout)\b"),
+    ),
+)
+_ENGLISH_TALK = re.compile(
+    r"\b(?:the|a|an|this|that|these|those|of|in|on|about|article|articles|document|documents|"
+    r"please|me|give|tell|what|is|are|was|were|do|does|did|main|points?|between|with|there|"
+    r"from|by|for|to|all|list|which)\b"
+)
+
+
+def _english(message: str, names: Iterable[str]) -> Intent:
+    lowered = message.lower()
+    for kind, ask, pattern in _ENGLISH:
+        if pattern.search(lowered):
+            topic = _ENGLISH_TALK.sub(" ", pattern.sub(" ", lowered))
+            for name in names:
+                topic = topic.replace(name.lower(), " ")
+            return Intent(kind, ask=ask, topic=_rest(re.sub(r"[^\w\s]", " ", topic)), foreign=True)
+    return Intent(FACTOID, topic=message, foreign=True)
 
 
 def _small_talk(message: str) -> str | None:

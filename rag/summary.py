@@ -142,7 +142,7 @@ def _source(chunk: Chunk) -> str:
 # --- comparisons -----------------------------------------------------------------------------
 
 MAX_COMPARED = 5
-_AND = re.compile(r"\s+(?:và|với|so với|hay|hoặc|va|voi|so voi|hoac)\s+|\s*,\s*")
+_AND = re.compile(r"\s+(?:và|với|so với|hay|hoặc|va|voi|so voi|hoac|and|or|vs\.?)\s+|\s*,\s*")
 _TALK = frozenset(
     fold(w)
     for w in "các những bài viết báo tài liệu văn bản trong giữa của về thế nào ra sao như thế "

@@ -230,6 +230,10 @@ def test_foreign_question_quotes_the_closest_sentence_under_one_line(assistant):
         ),
         ("So sánh Lê Minh Đức và Bùi Võ Quảng", "- Lê Minh Đức: Bí thư Đảng uỷ Khối các cơ quan"),
         ("Who chaired the conference on February 17?", NO_MODEL),
+        # Kinds that need no retrieval across languages are answered with the note first.
+        ("How many articles are there?", NOTE),
+        ("Summarize the article from Kinhtedothi", NOTE),
+        ("Who wrote the article about the review conference?", NO_MODEL),
     ],
 )
 def test_assistant_routes_each_kind(assistant, question, first_line):
@@ -262,3 +266,13 @@ def test_a_summary_after_a_question_is_of_the_article_it_was_about(assistant):
         "biến» (25/12/2021):"
     )
     assert {c.doc_id for c in answer.citations} == {HANOI_KIEM_DIEM}
+
+
+def test_an_english_summary_is_the_vietnamese_one_under_the_note(assistant):
+    lines = assistant.ask("Summarize the article from Kinhtedothi").text.splitlines()
+    assert lines[:3] == [
+        NOTE,
+        "",
+        "Tóm tắt «Đảng uỷ Khối các cơ quan TP chủ động nâng cao chất lượng đảng viên» "
+        "(Kinhtedothi, 17/02/2023):",
+    ]

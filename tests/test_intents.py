@@ -179,6 +179,27 @@ def test_a_question_in_english_is_a_foreign_factoid():
     assert route(message, NAMES) == Intent(FACTOID, topic=message, foreign=True)
 
 
+@pytest.mark.parametrize(
+    ("message", "intent"),
+    [
+        ("How many articles are there?", Intent(COLLECTION, ask="count", foreign=True)),
+        ("Which articles are from Kinhtedothi?", Intent(COLLECTION, ask="list", foreign=True)),
+        ("Summarize the article from Kinhtedothi", Intent(SUMMARY, foreign=True)),
+        ("What is the article about?", Intent(SUMMARY, foreign=True)),
+        (
+            "What is the difference between Le Minh Duc and Bui Vo Quang?",
+            Intent(COMPARISON, topic="le minh duc and bui vo quang", foreign=True),
+        ),
+        (
+            "Who wrote the article about the review conference?",
+            Intent(COLLECTION, ask="author", topic="review conference", foreign=True),
+        ),
+    ],
+)
+def test_the_same_kinds_asked_in_english(message, intent):
+    assert route(message, NAMES) == intent
+
+
 def test_names_come_from_the_caller_not_from_the_code():
     # Without the collection's names, an outlet is a content word: no longer a list question.
     assert route("Bài viết nào của Kinhtedothi?", []) == Intent(
