@@ -2,7 +2,8 @@
 
 In: a question and the conversation so far. Out: a streamed `Answer` (text deltas, then the
 answer with verified citations): standalone question -> retrieval -> extractive or LLM answer ->
-citation verification. An LLM that cannot be reached, times out or replies badly never fails a
+citation verification. Small talk, questions about the collection, summaries, comparisons and
+questions in another language are routed first (rag.intents) to their own answerers. An LLM that cannot be reached, times out or replies badly never fails a
 question: the extractive answer is given with a one-line notice.
 """
 
