@@ -27,6 +27,8 @@ MIN_SENTENCES, MAX_SENTENCES = 3, 5
 MIN_WORDS = 8
 # Longer sentences are lists run together; a summary line should be read at a glance.
 MAX_WORDS = 60
+# The similarity matrix grows with the square of the sentences compared (400: 1.3 MB).
+MAX_POOL = 400
 DAMPING = 0.85  # TextRank's (PageRank's) usual damping
 MMR_LAMBDA = 0.7  # centrality against novelty when picking the next sentence
 
@@ -97,6 +99,9 @@ def central_sentences(sentences: Sequence[Sentence], k: int | None = None) -> li
     pool = [s for s in statements if len(s.text.split()) <= MAX_WORDS]
     if len(pool) < k:
         pool = statements
+    if len(pool) > MAX_POOL:  # a book, not an article: every part still gets its say
+        step = len(pool) / MAX_POOL
+        pool = [pool[int(i * step)] for i in range(MAX_POOL)]
     vectors = idf_vectors([s.text for s in pool])
     similarity = np.clip(vectors @ vectors.T, 0, 1)
     centrality = textrank(similarity)

@@ -136,3 +136,10 @@ def test_an_entity_is_found_only_where_all_its_words_are(passages):
     # "Nguyễn Minh Đức" shares two words with one and one with the other: neither is them.
     assert answer.text.splitlines()[1] == "- Nguyễn Văn Bảy: không tìm thấy trong tài liệu."
     assert len(answer.citations) == 1
+
+
+def test_a_long_document_of_repeated_sentences_gets_five_different_ones(passages):
+    sentences = document_sentences(passages[THAM_MUU]) * 60  # about 1,000 statements, sampled
+    chosen = central_sentences(sentences)
+    assert len(chosen) == 5
+    assert len({s.text for s in chosen}) == 5
