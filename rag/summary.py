@@ -173,6 +173,8 @@ def compare(topic: str, hits: Sequence[Hit], documents: dict[str, Sequence[Chunk
             needed = set(word_tokens(fold(entity))) - _TALK
             holding = [s for s in sentences if needed <= set(word_tokens(fold(s.text)))]
             best = _closest(entity, holding)
+            if best is not None:
+                best = _clause(best, entity, needed)
             if best is None:
                 lines.append(f"- {entity.strip()}: không tìm thấy trong tài liệu.")
                 continue
@@ -189,12 +191,38 @@ def compare(topic: str, hits: Sequence[Hit], documents: dict[str, Sequence[Chunk
             )
             if best is None:
                 continue
+            if words:
+                best = _clause(best, " ".join(words), set())
             n = len(cites) + 1
             cites.append(Citation.of(best.chunk, n, best.start, best.end, supported=True))
             lines.append(f"- «{best.chunk.title}»{_source(best.chunk)}: {best.text} [{n}]")
     if not cites:
         return Answer(ABSTAIN_TEXT, (), abstained=True, mode="extractive")
     return Answer("\n".join(lines), tuple(cites), abstained=False, mode="extractive")
+
+
+_CLAUSE_END = re.compile(r"[;:](?=\s)")
+# A clause shorter than this is a label ("cho biết:"), not a statement to quote alone.
+MIN_CLAUSE_WORDS = 6
+
+
+def _clause(sentence: Sentence, query: str, needed: set[str]) -> Sentence:
+    """The clause of `sentence` (cut at ";" and ":") that says what the query asks, when one
+    holds it all: a comparison line quotes that, not the run-on sentence around it."""
+    marks = list(_CLAUSE_END.finditer(sentence.text))
+    if not marks:
+        return sentence
+    starts = [0] + [m.end() for m in marks]
+    ends = [m.start() for m in marks] + [len(sentence.text)]
+    clauses = []
+    for a, b in zip(starts, ends, strict=True):
+        text = sentence.text[a:b]
+        lead = len(text) - len(text.lstrip())
+        text = text.strip()
+        if len(text.split()) >= MIN_CLAUSE_WORDS and needed <= set(word_tokens(fold(text))):
+            start = sentence.start + a + lead
+            clauses.append(Sentence(sentence.chunk, start, start + len(text), text))
+    return _closest(query, clauses) or sentence
 
 
 def _closest(query: str, sentences: Sequence[Sentence]) -> Sentence | None:

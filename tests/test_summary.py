@@ -100,13 +100,21 @@ def test_comparison_gives_each_document_its_own_line(passages):
     hits = _hits(passages, [THAM_MUU, DOANH_NGHIEP, KINHTEDOTHI, DIEN_BIEN])
     answer = compare("Bí thư Đảng ủy Khối", hits, passages)
     lines = answer.text.splitlines()
-    # Each article names the secretary of its own province's bloc.
-    assert [line.split(": ", 1)[1][:40] for line in lines] == [
-        "Ông Bùi Võ Quảng - Bí thư Đảng ủy Khối c",
-        "Đồng chí Vũ Hữu Thi, TUV, Bí thư Đảng ủy",
-        "Bí thư Đảng uỷ Khối các cơ quan TP Hà Nộ",
-        "Ông Lỳ Lỳ Xá, Bí thư Đảng ủy Khối Cơ qua",
+    # Each article names the secretary of its own province's bloc; a run-on sentence is cut
+    # to the clause that says it.
+    assert [line.split("»", 1)[1].split(": ", 1)[1] for line in lines] == [
+        "Ông Bùi Võ Quảng - Bí thư Đảng ủy Khối các cơ quan tỉnh khẳng định, thẳng thắn nhìn "
+        "nhận các mặt còn hạn chế, khuyết điểm, vừa qua, tại Đại hội đại biểu Đảng bộ Khối lần "
+        "thứ IX (nhiệm kỳ 2020 - 2025) đã nghiêm túc phân tích, đánh giá sát đúng tình hình các "
+        "mặt công tác trong nhiệm kỳ trước. [1]",
+        "Đồng chí Vũ Hữu Thi, TUV, Bí thư Đảng ủy Khối các Cơ quan và Doanh nghiệp tỉnh cho biết"
+        " [2]",
+        "Bí thư Đảng uỷ Khối các cơ quan TP Hà Nội Lê Minh Đức, Trưởng Ban chỉ đạo Chương trình "
+        "số 06-Ctr/ĐUK chủ trì Hội nghị. [3]",
+        "Ông Lỳ Lỳ Xá, Bí thư Đảng ủy Khối Cơ quan và Doanh nghiệp tỉnh cho biết [4]",
     ]
+    for c in answer.citations:
+        assert (SEED / c.doc_id).read_text("utf-8")[c.start : c.end] == c.quote
     assert lines[2].startswith(
         "- «Đảng uỷ Khối các cơ quan TP chủ động nâng cao chất lượng đảng viên» "
         "(Kinhtedothi, 17/02/2023): "
