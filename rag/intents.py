@@ -40,7 +40,8 @@ class LanguageScore:
 
 @dataclass(frozen=True)
 class Intent:
-    """kind: one of SMALL_TALK, COLLECTION, SUMMARY, COMPARISON, FACTOID.
+    """kind: one of SMALL_TALK (GREETING, THANKS, HELP), COLLECTION, SUMMARY, COMPARISON,
+    FACTOID; any of them may be foreign (asked in another language).
     ask: for COLLECTION, what about it ("count", "author", "date", "outlet", "list").
     topic: the words left once the asking phrase is removed (what to summarise or compare).
     foreign: the message is not in Vietnamese."""
@@ -59,7 +60,7 @@ _ENGLISH_FUNCTION = frozenset(
     "a an the to in on at of for from by with and or but is are was were be been do does did "
     "what who whom whose which when where why how many much this that these those it its "
     "there their they he she his her you your my me we our can could will would should about "
-    "into than as not no yes please tell give list me".split()
+    "into than as not no yes please tell give list".split()
 )
 _WORD = re.compile(r"[^\W\d_]+")
 
@@ -202,8 +203,8 @@ _FOLDED_DOC_TALK = frozenset(fold(w) for w in _DOC_TALK)
 
 
 def route(message: str, names: Iterable[str] = ()) -> Intent:
-    """The intent of `message`. `names` are metadata values of the collection (outlets,
-    authors, titles' words do not belong here) that may appear in a question about it."""
+    """The intent of `message`. `names`: the collection's outlets and authors, which a question
+    about the collection may name (titles are matched later, by the collection answerer)."""
     language = language_score(message)
     foreign = not language.is_vietnamese
     small = _small_talk(message)
@@ -211,8 +212,7 @@ def route(message: str, names: Iterable[str] = ()) -> Intent:
         return Intent(small, foreign=foreign)
     if foreign:
         return _english(message, names)
-    match = _COMPARISON.search(message)
-    if match:
+    if _COMPARISON.search(message):
         return Intent(COMPARISON, topic=_rest(_COMPARISON.sub(message)))
     asked = _collection_ask(message, names)
     if asked is not None:
@@ -233,7 +233,10 @@ _ENGLISH = (
     (
         SUMMARY,
         None,
-        re.compile(r"\b(?:summari[sz]e|summary|main points?|gist|what (?:is|are) .*\babout)\b"),
+        re.compile(
+            r"\b(?:summari[sz]e|summary|main points?|gist|what (?:is|are) (?:the|this|these|that)"
+            r" (?:articles?|documents?|texts?|papers?) about)\b"
+        ),
     ),
 )
 _ENGLISH_TALK = re.compile(

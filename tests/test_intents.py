@@ -174,8 +174,11 @@ def test_factoid_questions_stay_factoid(message):
     assert route(message, NAMES) == Intent(FACTOID, topic=message)
 
 
-def test_a_question_in_english_is_a_foreign_factoid():
-    message = "Who chaired the conference on February 17?"
+@pytest.mark.parametrize(
+    "message",
+    ["Who chaired the conference on February 17?", "What did Le Minh Duc say about party members?"],
+)
+def test_a_question_in_english_is_a_foreign_factoid(message):
     assert route(message, NAMES) == Intent(FACTOID, topic=message, foreign=True)
 
 
