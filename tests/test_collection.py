@@ -12,7 +12,7 @@ from rag.config import Settings
 from rag.foreign import NO_MODEL, NOTE, answer_foreign
 from rag.intents import GREETING, HELP, THANKS
 from rag.retrieval import Retriever
-from rag.smalltalk import small_talk_reply
+from rag.smalltalk import example_questions, small_talk_reply
 from rag.store import Filters, Store
 
 KINHTEDOTHI = "000_cc43d066e58669a5.txt"
@@ -276,3 +276,9 @@ def test_an_english_summary_is_the_vietnamese_one_under_the_note(assistant):
         "Tóm tắt «Đảng uỷ Khối các cơ quan TP chủ động nâng cao chất lượng đảng viên» "
         "(Kinhtedothi, 17/02/2023):",
     ]
+
+
+def test_the_examples_small_talk_suggests_are_answered(assistant, catalog):
+    answers = [assistant.ask(q) for q in example_questions(catalog)]
+    assert [a.abstained for a in answers] == [False, False, False]
+    assert [a.citations[0].doc_id for a in answers] == [KINHTEDOTHI, DIEN_BIEN, KINHTEDOTHI]
