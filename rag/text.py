@@ -149,38 +149,19 @@ def canonical(text: str) -> str:
     return normalize_tones(text).lower()
 
 
+_FOLDED_INITIALS = frozenset(fold(x) for x in _INITIALS)
+_FOLDED_NUCLEI = frozenset(fold(x) for x in _NUCLEI)
+_FOLDED_SYLLABLE = re.compile(
+    rf"(?:{'|'.join(sorted(_FOLDED_INITIALS, key=len, reverse=True))})?"
+    rf"(?:{'|'.join(sorted(_FOLDED_NUCLEI, key=len, reverse=True))})"
+    rf"(?:{'|'.join(sorted(_FINALS - {''}, key=len, reverse=True))})?"
+)
+
+
 def is_vietnamese_syllable(word: str) -> bool:
-    """True when `word` (any case, with or without marks) is spelled like one Vietnamese
-    syllable: a known initial, vowel nucleus and final, and at most one tone mark."""
-    letters = [_LETTERS.get(ch) for ch in nfc(word).lower()]
-    if not letters or None in letters or sum(1 for _, mark in letters if mark) > 1:
-        return False
-    bases = "".join(base for base, _ in letters)
-    if _split_syllable(bases) is not None:
-        return True
-    # Typed without marks, "nghieng" stands for "nghiêng": compare on folded spellings.
-    return fold(bases) == bases and _split_folded(bases)
-
-
-_FOLDED_NUCLEI = frozenset(fold(n) for n in _NUCLEI)
-_FOLDED_INITIALS = frozenset(fold(i) for i in _INITIALS)
-
-
-def _split_folded(bases: str) -> bool:
-    vowel_at = next((i for i, ch in enumerate(bases) if ch in "aeiouy"), None)
-    if vowel_at is None:
-        return False
-    end = vowel_at
-    while end < len(bases) and bases[end] in "aeiouy":
-        end += 1
-    initial, nucleus, final = bases[:vowel_at], bases[vowel_at:end], bases[end:]
-    if initial + nucleus[0] in ("qu", "gi") and len(nucleus) > 1:
-        initial, nucleus = initial + nucleus[0], nucleus[1:]
-    return (
-        (not initial or initial in _FOLDED_INITIALS)
-        and nucleus in _FOLDED_NUCLEI
-        and final in _FINALS
-    )
+    """Whether `word`, with or without its diacritics, can be one Vietnamese syllable:
+    "truong", "trường" and "the" can; "what", "work" and "city" cannot."""
+    return _FOLDED_SYLLABLE.fullmatch(fold(word).lower()) is not None
 
 
 # --- tokens --------------------------------------------------------------------------------------
