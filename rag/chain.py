@@ -2,8 +2,7 @@
 
 In: a question and the conversation so far. Out: a streamed `Answer` (text deltas, then the
 answer with verified citations): standalone question -> retrieval -> extractive or LLM answer ->
-citation verification. Small talk, questions about the collection, summaries, comparisons and
-questions in another language are routed first (rag.intents) to their own answerers. An LLM that cannot be reached, times out or replies badly never fails a
+citation verification. An LLM that cannot be reached, times out or replies badly never fails a
 question: the extractive answer is given with a one-line notice.
 """
 
@@ -26,25 +25,16 @@ from rag.answer import (
     question_kind,
     verify_citations,
 )
-from rag.collection import Catalog, answer_collection
 from rag.config import Settings
-from rag.foreign import NO_MODEL as FOREIGN_NO_MODEL
-from rag.foreign import NOTE as FOREIGN_NOTE
-from rag.foreign import answer_foreign
-from rag.intents import COLLECTION, COMPARISON, FACTOID, SMALL_TALK, SUMMARY, Intent, route
 from rag.prompts import answer_messages, condense_messages
 from rag.retrieval import Hit, Retriever, check_query
-from rag.smalltalk import small_talk_reply
+from rag.router import Router
 from rag.store import Filters
-from rag.summary import compare, summarize
 from rag.text import canonical
 
 log = logging.getLogger(__name__)
 
 History = Sequence[tuple[str, str]]
-
-# A question that names no article summarises them all up to this many; beyond, it lists titles.
-MAX_SUMMARISED = 5
 
 LLM_UNREACHABLE = "Không kết nối được mô hình ngôn ngữ; đây là câu trả lời trích xuất."
 
@@ -218,17 +208,12 @@ class Assistant:
         """Text deltas as the answer is produced, then the verified `Answer`."""
         t0 = time.perf_counter()
         question = check_query(question)
-        routed = self._routed(question, history, k, mode, filters)
+        # Small talk, the collection, summaries, comparisons, other languages (rag.router).
+        routed = Router(self.retriever, self._similarity, self.llm is not None).answer(
+            question, history, k, mode, filters
+        )
         if routed is not None:
-            for piece in re.findall(r"\S+\s*", routed.text):
-                yield Delta(piece)
-            elapsed = (time.perf_counter() - t0) * 1000
-            yield replace(
-                routed,
-                question=question,
-                standalone_question=question,
-                timings_ms={"retrieve": 0.0, "answer": elapsed, "total": elapsed},
-            )
+            yield from _routed_events(routed, question, t0)
             return
         standalone, hits = self._prepare.invoke(
             {
@@ -282,74 +267,6 @@ class Assistant:
         key = self.settings.llm_api_key
         return text.replace(key, "***") if key else text
 
-    # -- questions that are not factoids (rag.intents) -------------------------------------
-    def _routed(
-        self,
-        question: str,
-        history: History,
-        k: int | None,
-        mode: str | None,
-        filters: Filters | None,
-    ) -> Answer | None:
-        """The answer to small talk, a question about the collection, a summary, a comparison
-        or (without an LLM) a question in another language; None for the factoid path."""
-        snapshot = self.store.snapshot
-        catalog = Catalog.from_snapshot(snapshot, filters)
-        intent = route(question, catalog.names())
-        if intent.kind in SMALL_TALK:
-            return small_talk_reply(intent.kind, catalog)
-        if not intent.foreign:
-            return self._by_kind(intent, question, history, catalog, snapshot, k, mode, filters)
-        if intent.kind == FACTOID and self.llm is not None:
-            return None  # the LLM reads the passages in any language
-        similarity = self._similarity()
-        if similarity is None and (intent.kind == FACTOID or intent.topic):
-            return Answer(FOREIGN_NO_MODEL, (), abstained=True, mode="extractive")
-        # Words of another language match nothing in the lexical index: dense only.
-        answer = self._by_kind(intent, question, history, catalog, snapshot, k, "dense", filters)
-        if answer is None:
-            hits = self.retriever.search(question, k=k, mode="dense", filters=filters)
-            return answer_foreign(question, hits, similarity)
-        if answer.abstained:
-            return answer
-        return replace(answer, text=f"{FOREIGN_NOTE}\n\n{answer.text}")
-
-    def _by_kind(self, intent, question, history, catalog, snapshot, k, mode, filters):
-        if intent.kind == COLLECTION:
-
-            def about(topic: str) -> str | None:
-                hits = self.retriever.search(topic, k=1, mode=mode, filters=filters)
-                return hits[0].chunk.doc_id if hits else None
-
-            return answer_collection(intent.ask, question, intent.topic, catalog, about)
-        if intent.kind == SUMMARY:
-            return self._summary(intent, question, history, catalog, snapshot, mode, filters)
-        if intent.kind == COMPARISON:
-            pool = max(k or self.settings.top_k, 20)
-            hits = self.retriever.search(question, k=pool, mode=mode, filters=filters)
-            return compare(intent.topic, hits, _passages(snapshot, {h.chunk.doc_id for h in hits}))
-        return None
-
-    def _summary(
-        self, intent: Intent, question, history, catalog, snapshot, mode, filters
-    ) -> Answer:
-        """Summarise the article the question names (by title words, outlet, author or date),
-        else the one its topic retrieves first, else the one the previous question was about,
-        else every article when they are few (the list of titles when they are many)."""
-        docs = catalog.titled(intent.topic) if intent.topic else []
-        if not docs:
-            docs = catalog.mentioned(question) or []
-        about = intent.topic or (history[-1][0] if history else "")
-        if not docs and about:
-            hits = self.retriever.search(about, k=1, mode=mode, filters=filters)
-            docs = [d for d in catalog.docs if hits and d.doc_id == hits[0].chunk.doc_id]
-        if not docs:
-            if len(catalog.docs) > MAX_SUMMARISED:
-                return answer_collection("list", "", "", catalog)
-            docs = list(catalog.docs)
-        chunks = _passages(snapshot, {d.doc_id for d in docs})
-        return summarize([chunks[d.doc_id] for d in docs if d.doc_id in chunks])
-
     # -- steps --------------------------------------------------------------------------------
     def _condense(self, inputs: dict) -> dict:
         question, history = inputs["question"], inputs["history"]
@@ -401,14 +318,12 @@ class Assistant:
         return cosine
 
 
-def _passages(snapshot, doc_ids: set[str]) -> dict[str, list]:
-    """The chunks of each of `doc_ids` in the snapshot, in article order."""
-    out: dict[str, list] = {}
-    for doc_id in sorted(doc_ids):
-        record = snapshot.docs.get(doc_id)
-        if record:
-            out[doc_id] = [snapshot.chunks[snapshot.position[c]] for c in record["chunks"]]
-    return out
+def _routed_events(answer: Answer, question: str, t0: float) -> Iterator[Delta | Answer]:
+    for piece in re.findall(r"\S+\s*", answer.text):
+        yield Delta(piece)
+    elapsed = (time.perf_counter() - t0) * 1000
+    timings = {"retrieve": 0.0, "answer": elapsed, "total": elapsed}
+    yield replace(answer, question=question, standalone_question=question, timings_ms=timings)
 
 
 def _one_line_error(exc: BaseException) -> str:
