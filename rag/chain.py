@@ -213,7 +213,13 @@ class Assistant:
             question, history, k, mode, filters
         )
         if routed is not None:
-            yield from _routed_events(routed, question, t0)
+            for piece in re.findall(r"\S+\s*", routed.text):
+                yield Delta(piece)
+            ms = (time.perf_counter() - t0) * 1000
+            timings = {"retrieve": 0.0, "answer": ms, "total": ms}
+            yield replace(
+                routed, question=question, standalone_question=question, timings_ms=timings
+            )
             return
         standalone, hits = self._prepare.invoke(
             {
@@ -316,14 +322,6 @@ class Assistant:
             return (s @ q).tolist()
 
         return cosine
-
-
-def _routed_events(answer: Answer, question: str, t0: float) -> Iterator[Delta | Answer]:
-    for piece in re.findall(r"\S+\s*", answer.text):
-        yield Delta(piece)
-    elapsed = (time.perf_counter() - t0) * 1000
-    timings = {"retrieve": 0.0, "answer": elapsed, "total": elapsed}
-    yield replace(answer, question=question, standalone_question=question, timings_ms=timings)
 
 
 def _one_line_error(exc: BaseException) -> str:
