@@ -14,6 +14,7 @@ import re
 import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 from rag.answer import Answer, Citation
 from rag.chunking import Chunk
@@ -74,10 +75,11 @@ class Catalog:
                 docs.append(info)
         return cls(tuple(docs))
 
-    def names(self) -> list[str]:
+    @cached_property
+    def names(self) -> tuple[str, ...]:
         """Outlets and authors: the metadata values a question may name."""
         found = {d.outlet for d in self.docs} | {d.author for d in self.docs}
-        return sorted(n for n in found if n)
+        return tuple(sorted(n for n in found if n))
 
     def mentioned(self, question: str) -> list[DocInfo] | None:
         """Documents whose outlet, author or date the question names; None when it names none."""

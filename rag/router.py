@@ -51,7 +51,7 @@ class Router:
     ) -> Answer | None:
         snapshot = self.retriever.store.snapshot
         catalog = Catalog.from_snapshot(snapshot, filters)
-        intent = route(question, catalog.names())
+        intent = route(question, catalog.names)
         if intent.kind in SMALL_TALK:
             return small_talk_reply(intent.kind, catalog)
         search = _Search(self.retriever, snapshot, k, mode, filters)

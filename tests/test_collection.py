@@ -47,7 +47,7 @@ def test_catalog_holds_each_document_with_its_metadata(catalog):
         (HANOI_KIEM_DIEM, None, "2021-12-25", "Thùy Dương"),
         (DIEN_BIEN, "ĐBP", "2022-03-07", "Gia Kiệt"),
     ]
-    assert catalog.names() == [
+    assert catalog.names == (
         "Gia Kiệt",
         "Kinhtedothi",
         "SONG GIANG",
@@ -55,7 +55,7 @@ def test_catalog_holds_each_document_with_its_metadata(catalog):
         "Thịnh An",
         "Xuân Thu",
         "ĐBP",
-    ]
+    )
 
 
 def test_catalog_keeps_only_what_the_page_filters_keep(assistant):
