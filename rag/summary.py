@@ -147,12 +147,35 @@ def _source(chunk: Chunk) -> str:
 # --- comparisons -----------------------------------------------------------------------------
 
 MAX_COMPARED = 5
-_AND = re.compile(r"\s+(?:và|với|so với|hay|hoặc|va|voi|so voi|hoac|and|or|vs\.?)\s+|\s*,\s*")
+_AND = re.compile(r"\s+(?:và|với|so với|hay|hoặc|va|voi|so voi|hoac|and|or|vs\.?)\s+")
+_COMMA = re.compile(r"\s*,\s*")
 _TALK = frozenset(
     fold(w)
     for w in "các những bài viết báo tài liệu văn bản trong giữa của về thế nào ra sao như thế "
     "nào điểm gì có là".split()
 )
+
+
+def compared_entities(topic: str) -> tuple[str, list[str]]:
+    """(shared context, entities) of "A và B", "A, B và C": the last entity sets the length of
+    the one before "và", and what precedes that is said of all ("kết nạp đảng viên năm 2020 và
+    năm 2021": context "kết nạp đảng viên", entities "năm 2020", "năm 2021"). Only a comma or the
+    last "và" separates, so a name that holds "và" stays whole."""
+    parts = [p.strip() for p in _COMMA.split(topic) if p.strip()]
+    if not parts:
+        return "", []
+    cut = list(_AND.finditer(parts[-1]))
+    if cut:
+        last = parts.pop()
+        parts += [last[: cut[-1].start()], last[cut[-1].end() :]]
+    entities = [p for p in parts if [w for w in _terms(p) if w not in _TALK]]
+    if len(entities) < 2:
+        return topic, []
+    width = len(entities[-1].split())
+    first = entities[0].split()
+    if len(entities) == 2 and len(first) > width:
+        return " ".join(first[:-width]), [" ".join(first[-width:]), entities[1]]
+    return "", entities
 
 
 def compare(topic: str, hits: Sequence[Hit], documents: dict[str, Sequence[Chunk]]) -> Answer:
@@ -166,15 +189,20 @@ def compare(topic: str, hits: Sequence[Hit], documents: dict[str, Sequence[Chunk
     sentences = [s for doc_id in order for s in document_sentences(documents[doc_id])]
     lines: list[str] = []
     cites: list[Citation] = []
-    entities = [e for e in (_AND.split(topic)) if [w for w in _terms(e) if w not in _TALK]]
+    context, entities = compared_entities(topic)
     if len(entities) >= 2:
         for entity in entities[:MAX_COMPARED]:
             # A name or a year is found only where all of it is written, not one word of it.
             needed = set(word_tokens(fold(entity))) - _TALK
             holding = [s for s in sentences if needed <= set(word_tokens(fold(s.text)))]
-            best = _closest(entity, holding)
+            best = _closest(f"{context} {entity}", holding)
             if best is not None:
-                best = _clause(best, entity, needed)
+                # The line is labelled with the entity: its clause says what the context asks.
+                best = (
+                    _clause(best, _head(context), set(), sentences)
+                    if context
+                    else _clause(best, entity, needed, sentences)
+                )
             if best is None:
                 lines.append(f"- {entity.strip()}: không tìm thấy trong tài liệu.")
                 continue
@@ -192,7 +220,7 @@ def compare(topic: str, hits: Sequence[Hit], documents: dict[str, Sequence[Chunk
             if best is None:
                 continue
             if words:
-                best = _clause(best, " ".join(words), set())
+                best = _clause(best, " ".join(words), set(), sentences)
             n = len(cites) + 1
             cites.append(Citation.of(best.chunk, n, best.start, best.end, supported=True))
             lines.append(f"- «{best.chunk.title}»{_source(best.chunk)}: {best.text} [{n}]")
@@ -201,14 +229,26 @@ def compare(topic: str, hits: Sequence[Hit], documents: dict[str, Sequence[Chunk
     return Answer("\n".join(lines), tuple(cites), abstained=False, mode="extractive")
 
 
+_OF = re.compile(r"\s+(?:của|cua)\s+")
+
+
+def _head(phrase: str) -> str:
+    """What a noun phrase names, before its owner: "kết nạp đảng viên của Đảng bộ Khối" ->
+    "kết nạp đảng viên" (the owner is what every compared sentence shares)."""
+    return _OF.split(phrase, maxsplit=1)[0]
+
+
 _CLAUSE_END = re.compile(r"[;:](?=\s)")
 # A clause shorter than this is a label ("cho biết:"), not a statement to quote alone.
 MIN_CLAUSE_WORDS = 6
 
 
-def _clause(sentence: Sentence, query: str, needed: set[str]) -> Sentence:
+def _clause(
+    sentence: Sentence, query: str, needed: set[str], background: Sequence[Sentence]
+) -> Sentence:
     """The clause of `sentence` (cut at ";" and ":") that says what the query asks, when one
-    holds it all: a comparison line quotes that, not the run-on sentence around it."""
+    holds it all: a comparison line quotes that, not the run-on sentence around it. Word
+    weights come from `background`, where a name every sentence repeats weighs little."""
     marks = list(_CLAUSE_END.finditer(sentence.text))
     if not marks:
         return sentence
@@ -222,19 +262,22 @@ def _clause(sentence: Sentence, query: str, needed: set[str]) -> Sentence:
         if len(text.split()) >= MIN_CLAUSE_WORDS and needed <= set(word_tokens(fold(text))):
             start = sentence.start + a + lead
             clauses.append(Sentence(sentence.chunk, start, start + len(text), text))
-    return _closest(query, clauses) or sentence
+    return _closest(query, clauses, background) or sentence
 
 
-def _closest(query: str, sentences: Sequence[Sentence]) -> Sentence | None:
-    """The sentence holding the largest IDF-weighted share of the query's words, with its
-    adjacent word pairs counting a quarter (ties: the shorter sentence, which says it more
-    directly); None when none holds any word."""
+def _closest(
+    query: str, sentences: Sequence[Sentence], background: Sequence[Sentence] = ()
+) -> Sentence | None:
+    """The sentence holding the largest IDF-weighted share of the query's words (IDF over
+    `background`, else over `sentences`), with its adjacent word pairs counting a quarter
+    (ties: the shorter sentence, which says it more directly); None when none holds any word."""
     terms = list(dict.fromkeys(_terms(query)))
     if not sentences or not terms:
         return None
     bags = [set(_terms(s.text)) for s in sentences]
-    n = len(sentences)
-    idf = {t: math.log((n + 1) / (sum(t in b for b in bags) + 0.5)) for t in terms}
+    pool = [set(_terms(s.text)) for s in background] if background else bags
+    n = len(pool)
+    idf = {t: math.log((n + 1) / (sum(t in b for b in pool) + 0.5)) for t in terms}
     total = sum(idf.values()) or 1.0
     pairs = set(zip(terms, terms[1:], strict=False))
     best, best_key = None, (0.0, 0)

@@ -16,6 +16,7 @@ from rag.summary import (
     MIN_WORDS,
     central_sentences,
     compare,
+    compared_entities,
     document_sentences,
     idf_vectors,
     summarize,
@@ -151,3 +152,41 @@ def test_a_long_document_of_repeated_sentences_gets_five_different_ones(passages
     chosen = central_sentences(sentences)
     assert len(chosen) == 5
     assert len({s.text for s in chosen}) == 5
+
+
+@pytest.mark.parametrize(
+    ("topic", "split"),
+    [
+        ("Lê Minh Đức và Bùi Võ Quảng", ("", ["Lê Minh Đức", "Bùi Võ Quảng"])),
+        ("A, B và C", ("", ["A", "B", "C"])),
+        # "và" inside a name is not a separator: only the last one is, and the right-hand
+        # entity's length says where the left one starts.
+        (
+            "kết nạp đảng viên của Đảng bộ Khối các Cơ quan và Doanh nghiệp tỉnh năm 2020 và năm 2021",
+            (
+                "kết nạp đảng viên của Đảng bộ Khối các Cơ quan và Doanh nghiệp tỉnh",
+                ["năm 2020", "năm 2021"],
+            ),
+        ),
+        ("Bí thư Đảng ủy Khối trong các bài viết", ("Bí thư Đảng ủy Khối trong các bài viết", [])),
+    ],
+)
+def test_compared_entities(topic, split):
+    assert compared_entities(topic) == split
+
+
+@pytest.mark.parametrize(
+    "topic",
+    [
+        "kết quả kết nạp đảng viên của Đảng bộ Khối các Cơ quan và Doanh nghiệp tỉnh năm 2020 và "
+        "năm 2021",
+        "ket qua ket nap dang vien cua Dang bo Khoi cac Co quan va Doanh nghiep tinh nam 2020 va "
+        "nam 2021",
+    ],
+)
+def test_comparison_of_two_years_quotes_what_each_says_of_the_context(passages, topic):
+    answer = compare(topic, _hits(passages, [DOANH_NGHIEP]), passages)
+    assert [line.split(": ", 1)[1] for line in answer.text.splitlines()] == [
+        "thẩm định, quyết định kết nạp 368 đảng viên [1]",
+        "trong đó đã tiến hành thẩm định, quyết định kết nạp 44 đảng viên [2]",
+    ]
