@@ -32,6 +32,7 @@ from rag.answer import (
 from rag.config import Settings
 from rag.prompts import answer_messages, condense_messages
 from rag.retrieval import Hit, Retriever, check_query
+from rag.router import Router
 from rag.store import Filters
 from rag.text import canonical
 
@@ -279,6 +280,19 @@ class Assistant:
         """Text deltas as the answer is produced, then the verified `Answer`."""
         t0 = time.perf_counter()
         question = check_query(question)
+        # Small talk, the collection, summaries, comparisons, other languages (rag.router).
+        routed = Router(self.retriever, self._similarity, self.llm is not None).answer(
+            question, history, k, mode, filters
+        )
+        if routed is not None:
+            for piece in re.findall(r"\S+\s*", routed.text):
+                yield Delta(piece)
+            ms = (time.perf_counter() - t0) * 1000
+            timings = {"retrieve": 0.0, "answer": ms, "total": ms}
+            yield replace(
+                routed, question=question, standalone_question=question, timings_ms=timings
+            )
+            return
         standalone, hits = self._prepare.invoke(
             {
                 "question": question,
