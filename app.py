@@ -45,6 +45,7 @@ CSS = """
 #status { font-size: 0.9em; color: var(--body-text-color-subdued); }
 #status summary { white-space: nowrap; overflow: hidden; text-overflow: ellipsis; cursor: pointer; }
 #status ul { margin: 0.3em 0 0 1.2em; white-space: normal; }
+@media (max-width: 480px) { #status details.status > summary { font-size: 13px; } }
 #status .busy { color: var(--color-accent); font-weight: 600; }
 #status .error, #notice .error { color: #b91c1c; }
 #notice .filtered { color: #b45309; }
@@ -66,7 +67,10 @@ CSS = """
   border-top: 1px dashed var(--border-color-primary); margin-top: 0.5em; padding-top: 0.5em;
   font-size: 0.92em; }
 #sources button.full-article { font-size: 0.85em; text-decoration: underline; cursor: pointer; }
-@media (min-width: 768px) { #sources { max-height: 500px; overflow-y: auto; } }
+/* Beside the chat the sources scroll on their own (Gradio's block style says overflow: visible). */
+@media (min-width: 768px) {
+  #sources-column #sources { max-height: 520px; overflow-y: auto !important; }
+}
 .uploads li.failed { color: #b91c1c; }
 table.documents { font-size: 0.9em; }
 """
