@@ -444,6 +444,7 @@ def create_app(
         with gr.Row():
             question = gr.Textbox(
                 elem_id="question",
+                label="Câu hỏi",  # hidden, but read out by screen readers ("Textbox" otherwise)
                 show_label=False,
                 placeholder="Nhập câu hỏi rồi nhấn Enter…",
                 scale=5,

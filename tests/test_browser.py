@@ -151,6 +151,13 @@ def _no_english(text: str) -> list[str]:
     return [word for word in ENGLISH if word.lower() in text.lower()]
 
 
+def _ask_plain(page, question: str, turn: int):
+    """Ask, and wait for the answer, which may have no citation."""
+    page.fill("#question textarea", question)
+    page.keyboard.press("Enter")
+    page.locator("#chat .message-content").nth(2 * turn - 1).wait_for()
+
+
 def _ask(page, question: str, turn: int):
     page.fill("#question textarea", question)
     page.keyboard.press("Enter")
@@ -247,6 +254,21 @@ def test_chat_page_answers_cites_uploads_in_chromium(server, browser, screenshot
     assert (record["vote"], record["question"]) == ("down", QUESTION)
     assert record["citations"][0]["title"] == KINHTEDOTHI_TITLE
 
+    # Nothing found under a date filter: the page says so and offers to clear it.
+    page.locator("#settings").get_by_text("Cài đặt và bộ lọc").first.click()
+    date_from = page.locator("#date-from").locator("textarea, input").first
+    date_from.fill("01/01/2030")
+    _ask_plain(page, QUESTION, 2)
+    page.locator("#clear-filters").wait_for()
+    assert page.inner_text("#notice") == (
+        "Không tìm thấy câu trả lời khi đang lọc (từ 01/01/2030). "
+        "Bỏ bộ lọc để tìm trong cả kho tài liệu."
+    )
+    page.click("#clear-filters")
+    page.locator("#clear-filters").wait_for(state="hidden")
+    assert date_from.input_value() == "" and page.inner_text("#notice") == ""
+    page.click("#clear")
+
     # Upload a new article, then ask about it.
     upload = tmp_path / "uploads" / UPLOAD_NAME
     upload.parent.mkdir()
@@ -259,11 +281,11 @@ def test_chat_page_answers_cites_uploads_in_chromium(server, browser, screenshot
     assert (corpus / UPLOAD_NAME).read_text("utf-8") == UPLOAD_TEXT
     assert UPLOAD_TITLE in page.inner_text("#documents")
 
-    bot = _ask(page, UPLOAD_QUESTION, 2)
+    bot = _ask(page, UPLOAD_QUESTION, 1)
     assert "86 lao động" in bot.inner_text()
     bot.locator("a.cite").first.click()
-    card = page.locator("#src-2-1")
-    page.wait_for_function("document.getElementById('src-2-1').open")
+    card = page.locator("#src-1-1")
+    page.wait_for_function("document.getElementById('src-1-1').open")
     assert card.locator(".title").inner_text() == UPLOAD_TITLE
     assert card.locator(".meta").inner_text() == "không rõ nguồn · 12/03/2024"
     card.locator("button.full-article").click()
