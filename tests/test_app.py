@@ -710,6 +710,9 @@ def server(page, monkeypatch):
 def test_login_page_is_vietnamese_and_guards_the_page(server):
     assert server.get("/").headers["location"] == "/dang-nhap"
     assert server.get("/config").status_code == 401
+    assert server.get("/gradio_api/info").status_code == 401
+    assert server.post("/gradio_api/upload").status_code == 401
+    assert server.post("/gradio_api/queue/join").status_code == 401
     login = server.get("/dang-nhap").text
     for text in ("Tên đăng nhập", "Mật khẩu", ">Đăng nhập</button>", ui.LOGIN_MESSAGE):
         assert text in login
