@@ -1,4 +1,5 @@
-"""What the chat page shows, as pure functions: answers, sources, status, uploads, feedback.
+"""What the chat page shows, as pure functions: answers, sources, status, uploads, feedback,
+the login form and Gradio's own strings in Vietnamese.
 
 In: `Answer`s, `Citation`s, status dicts, file names, form values. Out: HTML/markdown strings,
 safe file names, `Filters`, feedback records. Every piece of document text, title or file name
