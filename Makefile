@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: setup run test lint format ingest eval bench
+.PHONY: setup run test lint format ingest eval bench screenshot
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -34,3 +34,8 @@ eval: setup
 
 bench: setup
 	$(PY) -m eval bench --out reports/bench
+
+# Updates docs/screenshot.png (and docs/screenshot-phone.png) from the browser test; `make test`
+# writes its screenshots to a temporary folder and leaves the checkout clean.
+screenshot: setup
+	RAG_SCREENSHOT_DIR=docs $(PY) -m pytest -q tests/test_browser.py

@@ -1,4 +1,5 @@
-"""What the chat page shows, as pure functions: answers, sources, status, uploads, feedback.
+"""What the chat page shows, as pure functions: answers, sources, status, uploads, feedback,
+the login form and Gradio's own strings in Vietnamese.
 
 In: `Answer`s, `Citation`s, status dicts, file names, form values. Out: HTML/markdown strings,
 safe file names, `Filters`, feedback records. Every piece of document text, title or file name
@@ -9,7 +10,6 @@ goes through `escape` (or `md_escape` for the chat's markdown) so that an articl
 from __future__ import annotations
 
 import html
-import json
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -55,6 +55,7 @@ class Turn:
 
     question: str
     answer: Answer
+    id: str = ""  # the answer's id: feedback keeps one vote per id
 
 
 # ---------------------------------------------------------------------------------------------
@@ -108,15 +109,22 @@ def streaming_markdown(text: str) -> str:
 
 def answer_markdown(answer: Answer, turn: int) -> str:
     """The final answer: [n] markers become links to source card `src-<turn>-<n>`, the
-    answering span is bold, a notice (e.g. LLM unreachable) follows in italics."""
+    answering span is bold, sentences without a verified source (`answer.unsupported`) are
+    marked, a notice (e.g. LLM unreachable) follows in italics."""
     text = answer.text
     titles = {c.n: c.title for c in answer.citations}
+    styled: list[tuple[int, int, str]] = []  # (start, end, tag) ranges of `text`
     at = text.find(answer.span) if answer.span else -1
-    bold = (at, at + len(answer.span)) if at >= 0 else None
+    if at >= 0:
+        styled.append((at, at + len(answer.span), "strong"))
+    for sentence in answer.unsupported:
+        at = text.find(sentence) if sentence else -1
+        if at >= 0:
+            styled.append((at, at + len(sentence), _UNSUPPORTED_TAG))
     parts: list[str] = []
     pos = 0
     for m in _MARKER.finditer(text):
-        parts.append(_plain(text, pos, m.start(), bold))
+        parts.append(_styled(text, pos, m.start(), styled))
         n = int(m.group(1))
         if n in titles:
             parts.append(
@@ -126,23 +134,31 @@ def answer_markdown(answer: Answer, turn: int) -> str:
         else:
             parts.append(md_escape(m.group(), line_start=False))
         pos = m.end()
-    parts.append(_plain(text, pos, len(text), bold))
+    parts.append(_styled(text, pos, len(text), styled))
     out = "".join(parts)
+    if any(tag == _UNSUPPORTED_TAG for *_, tag in styled):
+        out += f'<br><span class="unsupported-note">{UNSUPPORTED_NOTE}</span>'
     if answer.notice:
         out += f"<br><em>{md_escape(answer.notice)}</em>"
     return out
 
 
-def _plain(text: str, start: int, end: int, bold: tuple[int, int] | None) -> str:
-    """text[start:end] escaped, with the part inside `bold` in <strong>."""
-    if bold is None or bold[1] <= start or bold[0] >= end:
-        return md_escape(text[start:end], line_start=start == 0)
-    a, b = max(bold[0], start), min(bold[1], end)
-    return (
-        f"{md_escape(text[start:a], line_start=start == 0)}"
-        f"<strong>{md_escape(text[a:b], line_start=a == 0)}</strong>"
-        f"{md_escape(text[b:end], line_start=False)}"
-    )
+_UNSUPPORTED_TAG = 'span class="unsupported" title="Chưa có nguồn kiểm chứng"'
+UNSUPPORTED_NOTE = "Phần gạch chân chưa có nguồn kiểm chứng trong tài liệu; hãy kiểm tra lại."
+
+
+def _styled(text: str, start: int, end: int, styled: Sequence[tuple[int, int, str]]) -> str:
+    """text[start:end] escaped, each piece inside the `styled` ranges that cover it wrapped in
+    their tags (bold span, unsupported sentence)."""
+    cuts = sorted({start, end, *(x for a, b, _ in styled for x in (a, b) if start < x < end)})
+    out = []
+    for a, b in zip(cuts, cuts[1:], strict=False):
+        piece = md_escape(text[a:b], line_start=a == 0)
+        for s, e, tag in styled:
+            if s <= a and b <= e:
+                piece = f"<{tag}>{piece}</{tag.split()[0]}>"
+        out.append(piece)
+    return "".join(out)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -160,7 +176,10 @@ def display_date(iso: str | None) -> str:
 
 
 def source_meta(outlet: str | None, iso_date: str | None) -> str:
-    return " · ".join(escape(p) for p in (outlet, display_date(iso_date)) if p)
+    """'Kinhtedothi · 17/02/2023'; what is not known is said plainly."""
+    if not outlet and not iso_date:
+        return "không rõ nguồn/ngày"
+    return f"{escape(outlet) or 'không rõ nguồn'} · {display_date(iso_date) or 'không rõ ngày'}"
 
 
 def highlight(
@@ -205,9 +224,8 @@ def citation_html(citation: Citation, turn: int) -> str:
     )
     return (
         f'<details class="source" id="{source_anchor(turn, c.n)}">'
-        f'<summary><span class="n">[{c.n}]</span> <span class="title">{escape(c.title)}</span>'
-        + (f' <span class="meta">{meta}</span>' if meta else "")
-        + "</summary>"
+        f'<summary><span class="n">[{c.n}]</span> <span class="title">{escape(c.title)}</span> '
+        f'<span class="meta">{meta}</span></summary>'
         f'<blockquote class="passage">{passage}</blockquote>{warning}'
         f'<button class="full-article" data-doc="{escape(c.doc_id)}" '
         f'data-marks="{_marks_attr(c)}">'
@@ -236,9 +254,35 @@ def sources_html(turns: Sequence[Turn]) -> str:
     return "".join(sections)
 
 
-def article_html(text: str, marks: Iterable[tuple[int, int, tuple[int, int] | None]]) -> str:
-    """A full article, escaped, with the cited sentences (file offsets) highlighted."""
-    return f'<div class="article-text">{highlight(text, 0, marks)}</div>'
+def article_html(
+    text: str,
+    marks: Iterable[tuple[int, int, tuple[int, int] | None]],
+    shown: Iterable[tuple[int, int]] | None = None,
+) -> str:
+    """An article, escaped, with the cited sentences (file offsets) highlighted. `shown` are
+    the (start, end) ranges of `text` to show, e.g. its title and body without share buttons,
+    bylines or captions that repeat the text; the cited sentences are always shown."""
+    marks = list(marks)
+    if shown is None:
+        return f'<div class="article-text">{highlight(text, 0, marks)}</div>'
+    ranges = sorted([*shown, *((s, e) for s, e, _ in marks)])
+    merged: list[list[int]] = []
+    for s, e in ranges:
+        s, e = max(s, 0), min(e, len(text))
+        if s >= e:
+            continue
+        if merged and s <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], e)
+        else:
+            merged.append([s, e])
+    paragraphs = "\n\n".join(
+        highlight(text[s:e].strip("\n"), s + _leading_newlines(text[s:e]), marks) for s, e in merged
+    )
+    return f'<div class="article-text">{paragraphs}</div>'
+
+
+def _leading_newlines(text: str) -> int:
+    return len(text) - len(text.lstrip("\n"))
 
 
 def parse_marks(value: str | None) -> list[tuple[int, int, tuple[int, int] | None]]:
@@ -268,38 +312,52 @@ def status_html(
     status: dict,
     *,
     requested_model: str,
-    llm_url: str | None = None,
     indexing: tuple[str, int, int] | None = None,
     error: str | None = None,
 ) -> str:
-    """What runs: embedding model (or the offline fallback, said plainly), the answerer,
-    the retrieval mode and the size of the index; ingestion progress while it runs."""
-    if status["embedding_fallback"]:
-        model = (
-            f"{escape(status['embedding_model'])} (ngoại tuyến — không tải được "
-            f"{escape(requested_model)})"
-        )
-    elif status["embedding_model"] == "hashing":
-        model = "hashing (ngoại tuyến)"
-    else:
-        model = escape(status["embedding_model"])
-    if status["llm"]:
-        where = f" tại {escape(llm_url)}" if llm_url and llm_url != status["llm"] else ""
-        answerer = f"mô hình ngôn ngữ {escape(status['llm'])}{where}"
-    else:
-        answerer = "trích xuất (không dùng mô hình ngôn ngữ)"
-    mode = RETRIEVAL_LABELS.get(status["retrieval_mode"], escape(status["retrieval_mode"]))
-    parts = [
-        f"Mô hình nhúng: {model}",
-        f"Trả lời: {answerer}",
-        f"Truy hồi: {mode}",
-        f"{status['documents']} tài liệu, {status['chunks']} đoạn",
+    """One short line for everyone (what answers, how many documents, whether the index is
+    still being built) that opens on a click to the details: the models, the retrieval mode,
+    the size of the index, why a fallback runs, what went wrong."""
+    pending = int(status.get("vectors_pending", 0) or 0)
+    line = [
+        "Trả lời bằng mô hình ngôn ngữ" if status["llm"] else "Trả lời bằng trích dẫn từ tài liệu",
+        f"{status['documents']} tài liệu",
     ]
     if indexing is not None:
-        parts.append(f'<span class="busy">Đang nạp kho tài liệu: {progress_text(*indexing)}</span>')
+        line.append(f'<span class="busy">đang nạp {progress_text(*indexing)}</span>')
+    elif pending:
+        line.append('<span class="busy">đang tạo vector</span>')
     if error:
-        parts.append(f'<span class="error">Lỗi khi nạp: {escape(error)}</span>')
-    return " · ".join(parts)
+        line.append('<span class="error">nạp lỗi</span>')
+
+    model = escape(status["embedding_model"])
+    if status["embedding_fallback"]:
+        model += f" (dự phòng ngoại tuyến: không tải được {escape(requested_model)})"
+    details = [
+        "Câu trả lời: "
+        + (
+            f"mô hình ngôn ngữ {escape(status['llm'])}, kèm trích dẫn đã kiểm tra"
+            if status["llm"]
+            else "trích nguyên văn câu trong tài liệu (không dùng mô hình ngôn ngữ)"
+        ),
+        f"Mô hình nhúng: {model}",
+        "Chế độ truy hồi: "
+        + RETRIEVAL_LABELS.get(status["retrieval_mode"], escape(status["retrieval_mode"])),
+        f"Chỉ mục: {status['documents']} tài liệu, {status['chunks']} đoạn",
+    ]
+    if pending:
+        details.append(
+            f"{pending} đoạn chưa có vector: trong lúc chờ, các đoạn đó được tìm theo từ khoá"
+        )
+    if indexing is not None:
+        details.append(f"Đang nạp kho tài liệu: {progress_text(*indexing)}")
+    if error:
+        details.append(f'<span class="error">Lỗi khi nạp: {escape(error)}</span>')
+    items = "".join(f"<li>{d}</li>" for d in details)
+    return (
+        f'<details class="status"><summary title="Bấm để xem chi tiết">{" · ".join(line)}'
+        f"</summary><ul>{items}</ul></details>"
+    )
 
 
 def progress_text(stage: str, done: int, total: int) -> str:
@@ -415,6 +473,26 @@ def parse_filters(date_from: str | None, date_to: str | None, outlet: str | None
     return filters or None
 
 
+def filters_text(filters: Filters) -> str:
+    """'từ 01/01/2024 · đến 31/12/2024 · nguồn ĐBP': the filters in force, for the user."""
+    parts = []
+    if filters.date_from:
+        parts.append(f"từ {display_date(filters.date_from)}")
+    if filters.date_to:
+        parts.append(f"đến {display_date(filters.date_to)}")
+    if filters.outlet:
+        parts.append(f"nguồn {filters.outlet}")
+    return " · ".join(parts)
+
+
+def nothing_found_html(filters: Filters) -> str:
+    """The notice under an answer found nothing for while a filter was on."""
+    return (
+        '<span class="filtered">Không tìm thấy câu trả lời khi đang lọc '
+        f"({escape(filters_text(filters))}). Bỏ bộ lọc để tìm trong cả kho tài liệu.</span>"
+    )
+
+
 def parse_auth(value: str | None) -> list[tuple[str, str]]:
     """'user:pass,user2:pass2' -> [('user', 'pass'), ('user2', 'pass2')]."""
     pairs = []
@@ -433,8 +511,10 @@ def parse_auth(value: str | None) -> list[tuple[str, str]]:
 
 
 def feedback_record(vote: bool, turn: Turn, now: datetime) -> dict:
-    """One line of feedback.jsonl: time, vote ('up'/'down'), question, answer, citations."""
+    """One line of feedback.jsonl: answer id, time, vote ('up'/'down'), question, answer,
+    citations."""
     return {
+        "id": turn.id,
         "time": now.isoformat(timespec="seconds"),
         "vote": "up" if vote else "down",
         "question": turn.question,
@@ -443,5 +523,63 @@ def feedback_record(vote: bool, turn: Turn, now: datetime) -> dict:
     }
 
 
-def feedback_line(record: dict) -> str:
-    return json.dumps(record, ensure_ascii=False) + "\n"
+# ---------------------------------------------------------------------------------------------
+# Login page and Gradio's own strings
+
+# Gradio's built-in texts of the components this page uses, by Gradio's translation key. The
+# page registers them for the "en" locale, the one Gradio falls back to for every browser
+# language it has no translation of (Vietnamese among them).
+GRADIO_TRANSLATIONS = {
+    "upload_text.drop_file": "Thả tệp vào đây",
+    "upload_text.click_to_upload": "Bấm để chọn tệp",
+    "common.or": "hoặc",
+    "common.clear": "Xoá",
+    "common.remove": "Gỡ",
+    "common.download": "Tải về",
+    "common.loading": "Đang tải",
+    "common.error": "Lỗi",
+    "common.empty": "Trống",
+    "chatbot.like": "Hữu ích",
+    "chatbot.dislike": "Không hữu ích",
+    "chatbot.copy_message": "Chép câu trả lời",
+    "chatbot.copied_message": "Đã chép",
+    "chatbot.clear": "Xoá",
+    "chatbot.retry": "Hỏi lại",
+    "chatbot.undo": "Hoàn tác",
+}
+
+LOGIN_MESSAGE = "Đăng nhập để dùng trợ lý hỏi đáp tài liệu."
+LOGIN_FAILED = "Sai tên đăng nhập hoặc mật khẩu."
+
+
+def login_html(action: str, error: str | None = None) -> str:
+    """The login page: a plain Vietnamese form that posts to `action`; no script, no asset."""
+    notice = f'<p class="error" role="alert">{escape(error)}</p>' if error else ""
+    return f"""<!doctype html>
+<html lang="vi"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Đăng nhập · Hỏi đáp tài liệu</title>
+<style>
+body {{ font-family: system-ui, sans-serif; background: #f4f4f5; color: #18181b; margin: 0; }}
+main {{ max-width: 22rem; margin: 12vh auto; background: #fff; padding: 1.5rem 1.75rem;
+  border-radius: 12px; box-shadow: 0 1px 4px rgba(0, 0, 0, .12); }}
+h1 {{ font-size: 1.35rem; margin: 0 0 .4rem; }}
+p {{ margin: 0 0 1rem; color: #52525b; }}
+label {{ display: block; font-weight: 600; margin: .8rem 0 .3rem; }}
+input {{ width: 100%; box-sizing: border-box; padding: .55rem .6rem; font-size: 1rem;
+  border: 1px solid #d4d4d8; border-radius: 8px; }}
+button {{ margin-top: 1.2rem; width: 100%; padding: .6rem; font-size: 1rem; font-weight: 600;
+  color: #fff; background: #ea580c; border: 0; border-radius: 8px; cursor: pointer; }}
+.error {{ color: #b91c1c; font-weight: 600; }}
+</style></head>
+<body><main>
+<h1>Hỏi đáp tài liệu</h1>
+<p>{escape(LOGIN_MESSAGE)}</p>
+{notice}<form method="post" action="{escape(action)}">
+<label for="username">Tên đăng nhập</label>
+<input id="username" name="username" autocomplete="username" required autofocus>
+<label for="password">Mật khẩu</label>
+<input id="password" name="password" type="password" autocomplete="current-password" required>
+<button type="submit">Đăng nhập</button>
+</form></main></body></html>
+"""

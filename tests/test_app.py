@@ -1,22 +1,26 @@
 """The chat page without a browser: the formatting functions of rag/ui.py on the seeds' own text
-(exact HTML), and the page's handlers (`app.ChatPage`) and API over a real index of the seed
-corpus built with the offline embedder."""
+(exact HTML), the page's handlers (`app.ChatPage`) over a real index of the seed corpus built
+with the offline embedder (with a scripted answer where the exact output is checked), the
+feedback log, and the login in front of the page."""
 
 from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 import gradio as gr
 import pytest
 
-from app import ChatPage, create_app, launch_options
+from app import SESSION_COOKIE, ChatPage, create_app, create_server
 from rag import ui
 from rag.answer import Answer, Citation
-from rag.chain import Assistant
+from rag.chain import Assistant, Delta, Reset
 from rag.config import Settings
+from rag.feedback import record_vote
+from rag.retrieval import QueryError
 from rag.store import Filters
 from tests.conftest import free_port
 
@@ -54,15 +58,15 @@ def citation(**changes) -> Citation:
 
 
 def answer(text: str = QUOTE + " [1]", citations=None, **changes) -> Answer:
-    return Answer(
+    fields = dict(
         text=text,
         citations=(citation(),) if citations is None else citations,
         abstained=False,
         mode="extractive",
         question=QUESTION,
         span="Lê Minh Đức",
-        **changes,
     )
+    return Answer(**{**fields, **changes})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -86,6 +90,20 @@ def test_answer_markdown_leaves_unknown_markers_as_text_and_adds_notice():
         "Qua 2 năm thực hiện Chương trình số 06-CTr/ĐUK "
         f'<a class="cite" href="#src-1-1" title="{TITLE}">&#91;1&#93;</a> &#91;7&#93;'
         "<br><em>Không kết nối được mô hình ngôn ngữ; đây là câu trả lời trích xuất.</em>"
+    )
+
+
+def test_answer_markdown_marks_unsupported_sentences():
+    unsupported = "Hội nghị có 500 đại biểu dự. (chưa có nguồn kiểm chứng)"
+    result = replace(answer(f"{QUOTE} [1] {unsupported}"), unsupported=(unsupported,))
+    assert ui.answer_markdown(result, 1) == (
+        "Bí thư Đảng uỷ Khối các cơ quan TP Hà Nội <strong>Lê Minh Đức</strong>, Trưởng Ban chỉ "
+        "đạo Chương trình số 06-Ctr/ĐUK phát biểu tại Hội nghị. "
+        f'<a class="cite" href="#src-1-1" title="{TITLE}">&#91;1&#93;</a> '
+        '<span class="unsupported" title="Chưa có nguồn kiểm chứng">Hội nghị có 500 đại biểu '
+        "dự. (chưa có nguồn kiểm chứng)</span>"
+        '<br><span class="unsupported-note">Phần gạch chân chưa có nguồn kiểm chứng trong tài '
+        "liệu; hãy kiểm tra lại.</span>"
     )
 
 
@@ -151,12 +169,37 @@ def test_citation_html_escapes_title_passage_and_file_name_and_flags_weak_suppor
     assert html == (
         '<details class="source" id="src-3-1"><summary><span class="n">[1]</span> '
         f'<span class="title">&lt;script&gt;alert(&#x27;t&#x27;)&lt;/script&gt;{TITLE}</span> '
-        '<span class="meta">&lt;b&gt;ĐBP&lt;/b&gt;</span></summary><blockquote class="passage">'
+        '<span class="meta">&lt;b&gt;ĐBP&lt;/b&gt; · không rõ ngày</span></summary>'
+        '<blockquote class="passage">'
         "<mark>Phùng Khải Lợi &lt;script&gt;alert(1)&lt;/script&gt;&lt;img src=x "
         "onerror=&quot;alert(2)&quot;&gt; phát biểu.</mark></blockquote>"
         '<p class="weak">Câu trích dẫn không khớp chặt với nhận định; hãy kiểm tra lại.</p>'
         '<button class="full-article" data-doc="&quot;&gt;&lt;img src=x onerror=alert(3)&gt;.txt" '
         'data-marks="0,81">Xem toàn bài</button><div class="article"></div></details>'
+    )
+
+
+@pytest.mark.parametrize(
+    ("outlet", "date", "meta"),
+    [
+        ("Kinhtedothi", "2023-02-17", "Kinhtedothi · 17/02/2023"),
+        (None, "2021-12-25", "không rõ nguồn · 25/12/2021"),
+        ("ĐBP", None, "ĐBP · không rõ ngày"),
+        (None, None, "không rõ nguồn/ngày"),
+    ],
+)
+def test_source_card_says_outlet_and_date_or_that_they_are_unknown(outlet, date, meta):
+    card = ui.citation_html(citation(outlet=outlet, date=date), 1)
+    assert f'<span class="meta">{meta}</span></summary>' in card
+
+
+def test_highlight_escapes_the_text_before_inside_and_after_the_marked_sentence():
+    text = "<b>Trước</b> Lê Minh Đức phát biểu. <script>alert(1)</script> sau"
+    start = text.index("Lê")
+    end = text.index(" <script>")
+    assert ui.highlight(text, 100, [(100 + start, 100 + end, (100 + start, 100 + start + 11))]) == (
+        "&lt;b&gt;Trước&lt;/b&gt; <mark><strong>Lê Minh Đức</strong> phát biểu.</mark> "
+        "&lt;script&gt;alert(1)&lt;/script&gt; sau"
     )
 
 
@@ -166,7 +209,15 @@ def test_sources_html_shows_newest_answer_open_and_older_folded():
         '<details class="turn" id="turn-2" open><summary>Câu hỏi 2: &lt;i&gt;Câu hai&lt;/i&gt;?'
         '</summary><p class="muted">Câu trả lời này không có nguồn trích dẫn.</p></details>'
         '<details class="turn" id="turn-1"><summary>Câu hỏi 1: Câu một?</summary>'
-        f"{ui.citation_html(citation(), 1)}</details>"
+        '<details class="source" id="src-1-1"><summary><span class="n">[1]</span> '
+        f'<span class="title">{TITLE}</span> <span class="meta">Kinhtedothi · 17/02/2023</span>'
+        '</summary><blockquote class="passage">Kinhtedothi-Sáng 17/2, Ban Chỉ đạo Chương trình '
+        "số 06-Ctr/ĐUK (khoá XIII).\n\n<mark>Bí thư Đảng uỷ Khối các cơ quan TP Hà Nội "
+        "<strong>Lê Minh Đức</strong>, Trưởng Ban chỉ đạo Chương trình số 06-Ctr/ĐUK phát biểu "
+        "tại Hội nghị.</mark></blockquote>"
+        '<button class="full-article" data-doc="000_cc43d066e58669a5.txt" '
+        'data-marks="167,291,209,220">Xem toàn bài</button><div class="article"></div>'
+        "</details></details>"
     )
     assert ui.sources_html([]) == ui.NO_SOURCES
 
@@ -184,47 +235,79 @@ def test_article_html_highlights_cited_sentence_in_full_text():
     assert ui.parse_marks("") == []
 
 
+def test_article_html_shows_only_the_given_ranges_and_the_cited_sentence():
+    text = f"{TITLE}\n\nChia sẻ Zalo\n\nĐoạn một <i>của</i> bài.\n\nẢnh: chú thích.\n\nĐoạn hai."
+    one = text.index("Đoạn một")
+    two = text.index("Đoạn hai")
+    caption = text.index("Ảnh")
+    shown = [(0, len(TITLE)), (one, one + len("Đoạn một <i>của</i> bài.")), (two, len(text))]
+    marks = [(caption, caption + 15, None)]
+    assert ui.article_html(text, marks, shown) == (
+        f'<div class="article-text">{TITLE}\n\nĐoạn một &lt;i&gt;của&lt;/i&gt; bài.\n\n'
+        "<mark>Ảnh: chú thích.</mark>\n\nĐoạn hai.</div>"
+    )
+
+
 # ---------------------------------------------------------------------------------------------
 # Status line
 
 
-def test_status_says_plainly_that_the_offline_fallback_runs():
-    status = {
-        "documents": 5,
-        "chunks": 50,
-        "embedding_model": "hashing",
-        "embedding_fallback": True,
-        "llm": None,
-        "retrieval_mode": "hybrid",
-        "data_dir": "data",
-    }
-    assert ui.status_html(status, requested_model="intfloat/multilingual-e5-base") == (
-        "Mô hình nhúng: hashing (ngoại tuyến — không tải được intfloat/multilingual-e5-base) · "
-        "Trả lời: trích xuất (không dùng mô hình ngôn ngữ) · Truy hồi: kết hợp (hybrid) · "
-        "5 tài liệu, 50 đoạn"
+STATUS = {
+    "documents": 5,
+    "chunks": 50,
+    "embedding_model": "hashing",
+    "embedding_fallback": True,
+    "llm": None,
+    "retrieval_mode": "hybrid",
+    "data_dir": "data",
+}
+
+
+def test_status_is_one_plain_line_with_details_on_demand():
+    assert ui.status_html(STATUS, requested_model="intfloat/multilingual-e5-base") == (
+        '<details class="status"><summary title="Bấm để xem chi tiết">Trả lời bằng trích dẫn '
+        "từ tài liệu · 5 tài liệu</summary><ul>"
+        "<li>Câu trả lời: trích nguyên văn câu trong tài liệu (không dùng mô hình ngôn ngữ)</li>"
+        "<li>Mô hình nhúng: hashing (dự phòng ngoại tuyến: không tải được "
+        "intfloat/multilingual-e5-base)</li>"
+        "<li>Chế độ truy hồi: kết hợp (hybrid)</li>"
+        "<li>Chỉ mục: 5 tài liệu, 50 đoạn</li></ul></details>"
     )
 
 
-def test_status_names_llm_endpoint_and_ingest_progress():
+def test_status_says_an_llm_answers_and_that_vectors_or_the_corpus_are_still_loading():
     status = {
-        "documents": 0,
-        "chunks": 0,
+        **STATUS,
         "embedding_model": "intfloat/multilingual-e5-base",
         "embedding_fallback": False,
         "llm": "qwen2.5-7b-instruct",
-        "retrieval_mode": "lexical",
-        "data_dir": "data",
+        "vectors_pending": 30,
     }
-    assert ui.status_html(
-        status,
-        requested_model="intfloat/multilingual-e5-base",
-        llm_url="http://127.0.0.1:8000/v1",
+    line = ui.status_html(status, requested_model="intfloat/multilingual-e5-base")
+    assert line == (
+        '<details class="status"><summary title="Bấm để xem chi tiết">Trả lời bằng mô hình '
+        'ngôn ngữ · 5 tài liệu · <span class="busy">đang tạo vector</span></summary><ul>'
+        "<li>Câu trả lời: mô hình ngôn ngữ qwen2.5-7b-instruct, kèm trích dẫn đã kiểm tra</li>"
+        "<li>Mô hình nhúng: intfloat/multilingual-e5-base</li>"
+        "<li>Chế độ truy hồi: kết hợp (hybrid)</li>"
+        "<li>Chỉ mục: 5 tài liệu, 50 đoạn</li>"
+        "<li>30 đoạn chưa có vector: trong lúc chờ, các đoạn đó được tìm theo từ khoá</li>"
+        "</ul></details>"
+    )
+    loading = ui.status_html(
+        {**STATUS, "documents": 0, "chunks": 0},
+        requested_model="hashing",
         indexing=("embed", 256, 1000),
-    ) == (
-        "Mô hình nhúng: intfloat/multilingual-e5-base · Trả lời: mô hình ngôn ngữ "
-        "qwen2.5-7b-instruct tại http://127.0.0.1:8000/v1 · Truy hồi: từ khoá (lexical) · "
-        '0 tài liệu, 0 đoạn · <span class="busy">Đang nạp kho tài liệu: Tạo vector 256/1000'
-        "</span>"
+        error="<hỏng>",
+    )
+    assert loading.startswith(
+        '<details class="status"><summary title="Bấm để xem chi tiết">Trả lời bằng trích dẫn '
+        'từ tài liệu · 0 tài liệu · <span class="busy">đang nạp Tạo vector 256/1000</span> · '
+        '<span class="error">nạp lỗi</span></summary>'
+    )
+    assert loading.endswith(
+        "<li>Đang nạp kho tài liệu: Tạo vector 256/1000</li>"
+        '<li><span class="error">Lỗi khi nạp: &lt;hỏng&gt;</span></li></ul></details>'
     )
     assert ui.progress_fraction("embed", 500, 1000) == pytest.approx(0.3)
 
@@ -316,19 +399,54 @@ def test_parse_auth():
         ui.parse_auth("an")
 
 
-def test_feedback_line_is_one_json_object():
-    record = ui.feedback_record(
-        False, ui.Turn(QUESTION, answer()), datetime(2024, 3, 12, 8, 30, tzinfo=UTC)
+def test_filters_text_and_nothing_found_notice():
+    filters = Filters(outlet="<ĐBP>", date_from="2024-01-01", date_to="2024-12-31")
+    assert ui.filters_text(filters) == "từ 01/01/2024 · đến 31/12/2024 · nguồn <ĐBP>"
+    assert ui.nothing_found_html(Filters(date_from="2024-01-01")) == (
+        '<span class="filtered">Không tìm thấy câu trả lời khi đang lọc (từ 01/01/2024). '
+        "Bỏ bộ lọc để tìm trong cả kho tài liệu.</span>"
     )
-    line = ui.feedback_line(record)
-    assert line.endswith("\n") and line.count("\n") == 1
-    assert json.loads(line) == {
+    assert "(từ 01/01/2024 · đến 31/12/2024 · nguồn &lt;ĐBP&gt;)" in ui.nothing_found_html(filters)
+
+
+def test_feedback_record_carries_the_answer_id():
+    record = ui.feedback_record(
+        False, ui.Turn(QUESTION, answer(), "a1"), datetime(2024, 3, 12, 8, 30, tzinfo=UTC)
+    )
+    assert record == {
+        "id": "a1",
         "time": "2024-03-12T08:30:00+00:00",
         "vote": "down",
         "question": QUESTION,
         "answer": QUOTE + " [1]",
         "citations": [citation().to_json()],
     }
+
+
+def vote(answer_id: str, value: str, question: str = QUESTION) -> dict:
+    return {"id": answer_id, "vote": value, "question": question}
+
+
+def test_feedback_keeps_one_vote_per_answer_and_a_later_vote_replaces_it(tmp_path):
+    log = tmp_path / "data" / "feedback.jsonl"
+    record_vote(log, vote("a1", "up"))
+    record_vote(log, vote("a2", "up", "Ông ấy phát biểu ở đâu?"))
+    record_vote(log, vote("a1", "down"))
+    assert log.read_text("utf-8") == (
+        '{"id": "a2", "vote": "up", "question": "Ông ấy phát biểu ở đâu?"}\n'
+        f'{{"id": "a1", "vote": "down", "question": "{QUESTION}"}}\n'
+    )
+
+
+def test_feedback_log_stays_under_its_size_cap_dropping_the_oldest_answers(tmp_path):
+    log = tmp_path / "feedback.jsonl"
+    line = len(json.dumps(vote("a000", "up"), ensure_ascii=False).encode()) + 1
+    for i in range(781):  # one session's worth of clicks (issue 10, finding 11)
+        record_vote(log, vote(f"a{i:03d}", "up"), max_bytes=10 * line)
+    lines = log.read_text("utf-8").splitlines()
+    assert [json.loads(x)["id"] for x in lines] == [f"a{i:03d}" for i in range(771, 781)]
+    assert log.stat().st_size == 10 * line
+    assert list(tmp_path.iterdir()) == [log]  # no temporary file left behind
 
 
 # ---------------------------------------------------------------------------------------------
@@ -358,21 +476,100 @@ class FakeProgress:
         self.calls.append((round(fraction, 3), desc))
 
 
-def test_respond_streams_plain_text_then_links_citations_and_fills_sources(page):
+ANSWER_MARKDOWN = (
+    "Bí thư Đảng uỷ Khối các cơ quan TP Hà Nội <strong>Lê Minh Đức</strong>, Trưởng Ban chỉ "
+    "đạo Chương trình số 06-Ctr/ĐUK phát biểu tại Hội nghị. "
+    f'<a class="cite" href="#src-1-1" title="{TITLE}">&#91;1&#93;</a>'
+)
+SOURCES_HTML = (
+    '<details class="turn" id="turn-1" open><summary>Câu hỏi 1: '
+    f"{QUESTION}</summary>"
+    '<details class="source" id="src-1-1"><summary><span class="n">[1]</span> '
+    f'<span class="title">{TITLE}</span> <span class="meta">Kinhtedothi · 17/02/2023</span>'
+    '</summary><blockquote class="passage">Kinhtedothi-Sáng 17/2, Ban Chỉ đạo Chương trình '
+    "số 06-Ctr/ĐUK (khoá XIII).\n\n<mark>Bí thư Đảng uỷ Khối các cơ quan TP Hà Nội "
+    "<strong>Lê Minh Đức</strong>, Trưởng Ban chỉ đạo Chương trình số 06-Ctr/ĐUK phát biểu "
+    "tại Hội nghị.</mark></blockquote>"
+    '<button class="full-article" data-doc="000_cc43d066e58669a5.txt" '
+    'data-marks="167,291,209,220">Xem toàn bài</button><div class="article"></div>'
+    "</details></details>"
+)
+
+
+def script(page: ChatPage, monkeypatch, *events, llm=None) -> None:
+    """The page's assistant replays `events` (deltas, resets, the answer) for any question."""
+
+    def stream(question, history=(), **_):
+        if not question.strip():
+            raise QueryError("Câu hỏi trống: hãy nhập một câu hỏi.")
+        yield from events
+
+    monkeypatch.setattr(page.assistant, "stream", stream)
+    monkeypatch.setattr(page.assistant, "llm", llm)
+
+
+def test_respond_shows_a_finished_extractive_answer_at_once(page, monkeypatch):
+    words = [Delta(w) for w in ("Bí ", "thư ", "Đảng ", "uỷ ", "[1]")]
+    script(page, monkeypatch, *words, answer())
+    [(chat, turns, sources, notice, question)] = ask(page, QUESTION)
+    assert chat == [
+        {"role": "user", "content": QUESTION},
+        {"role": "assistant", "content": ANSWER_MARKDOWN},
+    ]
+    assert sources == SOURCES_HTML
+    assert (notice, question) == ("", "")
+    assert turns[0].question == QUESTION and len(turns[0].id) == 32
+
+
+def test_respond_streams_an_llm_answer_token_by_token(page, monkeypatch):
+    tokens = [Delta("Ông "), Delta("Lê Minh Đức "), Delta("[1]")]
+    script(page, monkeypatch, *tokens, answer(mode="llm"), llm=object())
     updates = ask(page, QUESTION)
-    assert len(updates) > 3
-    chat, turns, sources, notice, question = updates[1]
-    assert chat[0] == {"role": "user", "content": QUESTION}
-    assert chat[1]["role"] == "assistant" and "<a" not in chat[1]["content"]
-    assert isinstance(sources, type(gr.skip())) and question == ""
-    chat, turns, sources, notice, question = updates[-1]
+    assert [u[0][1]["content"] for u in updates] == [
+        "Ông ",
+        "Ông Lê Minh Đức ",
+        "Ông Lê Minh Đức &#91;1&#93;",
+        ANSWER_MARKDOWN,
+    ]
+    assert all(isinstance(u[2], type(gr.skip())) for u in updates[:-1])
+    assert updates[-1][2] == SOURCES_HTML
+
+
+def test_respond_after_an_llm_failure_shows_the_notice_and_the_extractive_answer_at_once(
+    page, monkeypatch
+):
+    notice = "Không kết nối được mô hình ngôn ngữ; đây là câu trả lời trích xuất."
+    events = [Delta("Ông "), Reset(notice), Delta("Bí "), Delta("thư "), answer(notice=notice)]
+    script(page, monkeypatch, *events, llm=object())
+    updates = ask(page, QUESTION)
+    assert [(u[0][1]["content"], u[3]) for u in updates] == [
+        ("Ông ", ""),
+        ("", f'<span class="muted">{notice}</span>'),
+        (f"{ANSWER_MARKDOWN}<br><em>{notice}</em>", ""),
+    ]
+
+
+def test_respond_over_the_real_index_links_citations_and_fills_sources(page):
+    [(chat, turns, sources, notice, question)] = ask(page, QUESTION)
     final = turns[0].answer
     assert "Lê Minh Đức" in final.text
-    assert chat[1]["content"] == ui.answer_markdown(final, 1)
     assert '<a class="cite" href="#src-1-1"' in chat[1]["content"]
-    assert sources == ui.sources_html(turns)
     assert f'<span class="title">{TITLE}</span>' in sources
     assert notice == ""
+
+
+def test_nothing_found_under_a_filter_says_so_and_offers_to_clear_it(page):
+    [(chat, turns, sources, notice, _)] = ask(page, QUESTION, date_from="01/01/2030")
+    assert turns[0].answer.abstained
+    assert notice == (
+        '<span class="filtered">Không tìm thấy câu trả lời khi đang lọc (từ 01/01/2030). '
+        "Bỏ bộ lọc để tìm trong cả kho tài liệu.</span>"
+    )
+    assert page.filter_offer(turns, "01/01/2030", "", "")["visible"] is True
+    assert page.clear_filters() == ("", "", "", gr.update(visible=False), "")
+    [(chat, turns, sources, notice, _)] = ask(page, QUESTION, chat, turns)
+    assert not turns[1].answer.abstained and notice == ""
+    assert page.filter_offer(turns, "", "", "")["visible"] is False
 
 
 def test_follow_up_uses_the_conversation(page):
@@ -380,8 +577,8 @@ def test_follow_up_uses_the_conversation(page):
     *_, (chat, turns, *_) = ask(page, "Ông ấy phát biểu ở đâu?", chat, turns)
     assert len(chat) == 4 and len(turns) == 2
     assert turns[1].question == "Ông ấy phát biểu ở đâu?"
-    assert turns[1].answer.standalone_question != turns[1].question
-    assert page.clear() == ([], [], ui.NO_SOURCES, "")
+    assert turns[1].answer.standalone_question == "Lê Minh Đức phát biểu ở đâu?"
+    assert page.clear() == ([], [], ui.NO_SOURCES, "", gr.update(visible=False))
 
 
 def test_bad_question_or_filter_is_one_line_and_leaves_the_chat(page):
@@ -412,23 +609,18 @@ def test_upload_indexes_good_files_and_reports_each_one(page, tmp_path, monkeypa
     files = [str(p) for p in sorted(incoming.iterdir())]
     result, status, documents, removal, outlets = page.upload(files, progress)
     corpus = Path(page.settings.corpus_dir)
-    assert result == ui.upload_results_html(
-        [
-            ui.UploadResult("Bài <mới>.txt", True, "đã thêm thành Bài _mới_.txt (1 đoạn)"),
-            ui.UploadResult("anh.txt", False, "không phải tệp văn bản"),
-            ui.UploadResult("lon.md", False, "tệp quá lớn (4.9 KB; tối đa 4 KB)"),
-            ui.UploadResult("rong.txt", False, "tệp rỗng"),
-            ui.UploadResult(
-                "virus.exe",
-                False,
-                "loại tệp không được hỗ trợ (.exe; nhận .txt, .md, .html, .htm, .pdf, .docx)",
-            ),
-        ]
+    assert result == (
+        '<ul class="uploads"><li class="ok">✓ <code>Bài &lt;mới&gt;.txt</code>: đã thêm thành '
+        'Bài _mới_.txt (1 đoạn)</li><li class="failed">✗ <code>anh.txt</code>: không phải tệp '
+        'văn bản</li><li class="failed">✗ <code>lon.md</code>: tệp quá lớn (4.9 KB; tối đa 4 '
+        'KB)</li><li class="failed">✗ <code>rong.txt</code>: tệp rỗng</li><li class="failed">✗ '
+        "<code>virus.exe</code>: loại tệp không được hỗ trợ (.exe; nhận .txt, .md, .html, .htm, "
+        ".pdf, .docx)</li></ul>"
     )
     assert sorted(p.name for p in corpus.iterdir() if not p.name.startswith("0")) == [
         "Bài _mới_.txt"
     ]
-    assert "6 tài liệu" in status
+    assert "trích dẫn từ tài liệu · 6 tài liệu</summary>" in status
     assert "Hợp tác xã Bình Minh khánh thành nhà máy" in documents
     assert ("Hợp tác xã Bình Minh khánh thành nhà máy (Bài _mới_.txt)", "Bài _mới_.txt") in (
         removal["choices"]
@@ -436,8 +628,9 @@ def test_upload_indexes_good_files_and_reports_each_one(page, tmp_path, monkeypa
     assert progress.calls[-1] == (1.0, "Dựng chỉ mục từ khoá 1/1")
 
     again, *_ = page.upload([str(good)], FakeProgress())
-    assert again == ui.upload_results_html(
-        [ui.UploadResult("Bài <mới>.txt", True, "không đổi, đã có trong chỉ mục (Bài _mới_.txt)")]
+    assert again == (
+        '<ul class="uploads"><li class="ok">✓ <code>Bài &lt;mới&gt;.txt</code>: không đổi, đã '
+        "có trong chỉ mục (Bài _mới_.txt)</li></ul>"
     )
     *_, (chat, turns, *_) = ask(
         page, "Nhà máy của Hợp tác xã Bình Minh tạo việc làm cho bao nhiêu lao động?"
@@ -449,43 +642,90 @@ def test_upload_indexes_good_files_and_reports_each_one(page, tmp_path, monkeypa
 def test_remove_takes_a_document_out_of_the_index(page):
     message, status, documents, removal, outlets = page.remove(["000_cc43d066e58669a5.txt"])
     assert message == ("Đã gỡ 1 tài liệu khỏi chỉ mục (tệp vẫn nằm trong thư mục kho tài liệu).")
-    assert "4 tài liệu" in status and TITLE not in documents
+    assert "trích dẫn từ tài liệu · 4 tài liệu</summary>" in status and TITLE not in documents
     assert outlets["choices"] == [("Tất cả", ""), ("ĐBP", "ĐBP")]
     assert page.remove([])[0] == '<span class="error">Chọn ít nhất một tài liệu để gỡ.</span>'
 
 
-def test_feedback_appends_vote_question_answer_citations(page):
+def test_feedback_on_the_page_is_one_vote_per_answer(page):
     *_, (chat, turns, *_) = ask(page, QUESTION)
-    page.feedback(turns, gr.LikeData(None, {"index": 1, "value": chat[1], "liked": True}))
-    page.feedback(turns, gr.LikeData(None, {"index": 1, "value": chat[1], "liked": False}))
-    lines = page.feedback_path.read_text("utf-8").splitlines()
+    *_, (chat, turns, *_) = ask(page, "Ông ấy phát biểu ở đâu?", chat, turns)
+    for index, liked in ((1, True), (1, False), (3, True), (1, False)):
+        page.feedback(turns, gr.LikeData(None, {"index": index, "value": "", "liked": liked}))
     assert page.feedback_path == Path(page.settings.data_dir) / "feedback.jsonl"
-    records = [json.loads(line) for line in lines]
-    assert [r["vote"] for r in records] == ["up", "down"]
-    assert records[0]["question"] == QUESTION
-    assert records[0]["answer"] == turns[0].answer.text
-    assert records[0]["citations"] == [c.to_json() for c in turns[0].answer.citations]
+    records = [json.loads(line) for line in page.feedback_path.read_text("utf-8").splitlines()]
+    assert [(r["id"], r["vote"]) for r in records] == [(turns[1].id, "up"), (turns[0].id, "down")]
+    assert records[1]["question"] == QUESTION
+    assert records[1]["answer"] == turns[0].answer.text
+    assert records[1]["citations"] == [c.to_json() for c in turns[0].answer.citations]
 
 
-def test_full_article_is_served_only_for_indexed_documents(page):
-    html = page.full_article("000_cc43d066e58669a5.txt", "")
-    assert html.startswith(f'<div class="article-text">{TITLE}\n')
+def test_full_article_is_the_cleaned_article_and_served_only_for_indexed_documents(page):
+    text = (Path(page.settings.corpus_dir) / "000_cc43d066e58669a5.txt").read_text("utf-8")
+    start = text.index(QUOTE)  # the first of the caption's two copies
+    name = text.index("Lê Minh Đức", start)
+    html = page.full_article(
+        "000_cc43d066e58669a5.txt", f"{start},{start + len(QUOTE)},{name},{name + 11}"
+    )
+    assert html.startswith(
+        f'<div class="article-text">{TITLE}\n\nKinhtedothi-Sáng 17/2, Ban Chỉ đạo Chương '
+        "trình số 06-Ctr/ĐUK (khoá XIII) của Đảng uỷ Khối các cơ quan TP Hà Nội đã tổ chức Hội "
+        "nghị sơ kết 2 năm thực hiện Chương trình số 06-Ctr/ĐUK của Đảng ủy Khối và triển khai "
+        "nhiệm vụ trọng tâm năm 2023.\n\n<mark>Bí thư Đảng uỷ Khối các cơ quan TP Hà Nội "
+        "<strong>Lê Minh Đức</strong>, Trưởng Ban chỉ đạo Chương trình số 06-Ctr/ĐUK phát biểu "
+        "tại Hội nghị.</mark>\n\nBí thư Đảng uỷ Khối các cơ quan TP Hà Nội Lê Minh Đức, Trưởng "
+        "Ban chỉ đạo Chương trình số 06-Ctr/ĐUK chủ trì Hội nghị.\n\n"
+    )
+    # The byline, the share button and the caption's second copy are gone.
+    assert "Thịnh An" not in html and "Chia sẻ" not in html
+    assert html.count("phát biểu tại Hội nghị.") == 1
     assert page.full_article("../../etc/passwd", "") == (
         '<p class="muted">Không tìm thấy bài viết trong chỉ mục.</p>'
     )
 
 
-def test_launch_options_bind_localhost_and_parse_auth():
-    options = launch_options(Settings.from_env({"RAG_AUTH": "an:1,binh:2"}, dotenv=None))
-    assert (options["server_name"], options["server_port"]) == ("127.0.0.1", 7860)
-    assert options["auth"] == [("an", "1"), ("binh", "2")]
-    assert options["max_file_size"] == 20 * 2**20
+# ---------------------------------------------------------------------------------------------
+# The login in front of the page
+
+
+@pytest.fixture
+def server(page, monkeypatch):
+    from fastapi.testclient import TestClient
+
+    monkeypatch.setattr(
+        page.assistant, "settings", replace(page.assistant.settings, auth="an:mật khẩu")
+    )
+    return TestClient(create_server(page.assistant), follow_redirects=False)
+
+
+def test_login_page_is_vietnamese_and_guards_the_page(server):
+    assert server.get("/").headers["location"] == "/dang-nhap"
+    assert server.get("/config").status_code == 401
+    assert server.get("/gradio_api/info").status_code == 401
+    assert server.post("/gradio_api/upload").status_code == 401
+    assert server.post("/gradio_api/queue/join").status_code == 401
+    login = server.get("/dang-nhap").text
+    for text in ("Tên đăng nhập", "Mật khẩu", ">Đăng nhập</button>", ui.LOGIN_MESSAGE):
+        assert text in login
+    for english in ("Login", "username", "password", "Incorrect"):
+        assert f">{english}" not in login
+    wrong = server.post("/dang-nhap", data={"username": "an", "password": "sai"})
+    assert wrong.status_code == 401
+    assert f'<p class="error" role="alert">{ui.LOGIN_FAILED}</p>' in wrong.text
+    right = server.post("/dang-nhap", data={"username": "an", "password": "mật khẩu"})
+    assert (right.status_code, right.headers["location"]) == (303, "/")
+    assert SESSION_COOKIE in right.cookies
+    assert server.get("/").status_code == 200
+    assert server.get("/config").status_code == 200
+    server.get("/dang-xuat")
+    assert server.get("/config").status_code == 401
 
 
 # ---------------------------------------------------------------------------------------------
 # The served app through gradio_client: the same API a browser uses
 
 
+@pytest.mark.slow
 def test_app_api_answers_and_uploads(page, tmp_path):
     from gradio_client import Client, handle_file
 
@@ -502,8 +742,9 @@ def test_app_api_answers_and_uploads(page, tmp_path):
         upload = tmp_path / "tin.txt"
         upload.write_text("Tin ngắn\n\nHợp tác xã Bình Minh có 86 lao động.\n", "utf-8")
         result = client.predict([handle_file(str(upload))], api_name="/upload")[0]
-        assert result == ui.upload_results_html(
-            [ui.UploadResult("tin.txt", True, "đã thêm thành tin.txt (1 đoạn)")]
+        assert result == (
+            '<ul class="uploads"><li class="ok">✓ <code>tin.txt</code>: đã thêm thành tin.txt '
+            "(1 đoạn)</li></ul>"
         )
     finally:
         app.close()

@@ -1,9 +1,13 @@
-"""The chat page in a real headless Chromium: `python app.py` on a free port against a copy of
-the seed corpus (first start: the page opens while the corpus is ingested), a streamed answer
-with a citation that opens its source, an upload that is indexed and cited, and escaping of
-an article's `<script>` / `<img onerror>` as text. Saves docs/screenshot.png.
+"""The chat page in a real headless Chromium: `python app.py` on a free port behind a login,
+against a copy of the seed corpus (first start: the page opens while the corpus is ingested).
+An English-language browser meets only Vietnamese (login form, upload box); an answer with a
+citation that opens its source and the cleaned article; one vote per answer; an upload that is
+indexed and cited; an article's `<script>` / `<img onerror>` shown as text; on a 390x844 phone
+the status is one line and the sources sit right under the answer.
 
-Needs Debian's chromium (CI installs it in .ci/run); skipped with a reason when it is missing.
+Screenshots (1280x900 and 390x844) go to a temporary folder, or to $RAG_SCREENSHOT_DIR when set
+(`make screenshot` sets docs/). Needs Debian's chromium (CI installs it in .ci/run); skipped
+with a reason when it is missing.
 """
 
 from __future__ import annotations
@@ -33,6 +37,9 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 QUESTION = "Ai là Trưởng Ban chỉ đạo Chương trình số 06-Ctr/ĐUK?"
+USER, PASSWORD = "an", "mật khẩu 06"
+# Gradio's English strings for the login page and the upload box.
+ENGLISH = ("Login", "username", "password", "Incorrect", "Drop File", "Click to Upload", "- or -")
 KINHTEDOTHI_TITLE = "Đảng uỷ Khối các cơ quan TP chủ động nâng cao chất lượng đảng viên"
 UPLOAD_NAME = "hop_tac_xa_binh_minh.txt"
 UPLOAD_TITLE = "Hợp tác xã Bình Minh khánh thành nhà máy chế biến cà phê"
@@ -69,6 +76,7 @@ def server(tmp_path, seed_corpus, isolated_data_dir):
         "RAG_EMBEDDING_MODEL": "hashing",
         "RAG_HOST": "127.0.0.1",
         "RAG_PORT": str(port),
+        "RAG_AUTH": f"{USER}:{PASSWORD}",
         "GRADIO_ANALYTICS_ENABLED": "False",
         "PYTHONPATH": str(REPO),
     }
@@ -102,22 +110,52 @@ def server(tmp_path, seed_corpus, isolated_data_dir):
 
 
 @pytest.fixture
-def page(tmp_path):
+def browser():
     playwright_api = pytest.importorskip("playwright.sync_api")
     with playwright_api.sync_playwright() as p:
-        context = p.chromium.launch_persistent_context(
-            str(tmp_path / "chromium-profile"),
-            executable_path=str(CHROMIUM),
-            headless=True,
-            args=CHROMIUM_ARGS,
-            viewport={"width": 1360, "height": 1000},
+        browser = p.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
         )
-        page = context.new_page()
-        page.set_default_timeout(60_000)
         try:
-            yield page
+            yield browser
         finally:
-            context.close()
+            browser.close()
+
+
+@pytest.fixture
+def screenshots(tmp_path) -> Path:
+    folder = Path(os.environ.get("RAG_SCREENSHOT_DIR") or tmp_path / "screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _open(browser, width: int, height: int):
+    """A fresh browser tab of that size whose language is English, as a visitor's may be."""
+    context = browser.new_context(viewport={"width": width, "height": height}, locale="en-US")
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    return page
+
+
+def _login(page, url: str, documents: int) -> None:
+    page.goto(url)
+    page.fill("#username", USER)
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_function(
+        f"(document.querySelector('#status')?.innerText || '').includes('{documents} tài liệu')"
+    )
+
+
+def _no_english(text: str) -> list[str]:
+    return [word for word in ENGLISH if word.lower() in text.lower()]
+
+
+def _ask_plain(page, question: str, turn: int):
+    """Ask, and wait for the answer, which may have no citation."""
+    page.fill("#question textarea", question)
+    page.keyboard.press("Enter")
+    page.locator("#chat .message-content").nth(2 * turn - 1).wait_for()
 
 
 def _ask(page, question: str, turn: int):
@@ -129,14 +167,35 @@ def _ask(page, question: str, turn: int):
     return bot
 
 
-def test_chat_page_answers_cites_uploads_in_chromium(server, page, tmp_path):
+def test_chat_page_answers_cites_uploads_in_chromium(server, browser, screenshots, tmp_path):
     url, corpus, data_dir = server
     started = time.monotonic()
+    page = _open(browser, 1280, 900)
+
+    # The login form, first with a wrong password.
     page.goto(url)
-    page.wait_for_function(
-        "(document.querySelector('#status')?.innerText || '').includes('5 tài liệu, 50 đoạn')"
+    login = page.inner_text("body")
+    assert "Đăng nhập để dùng trợ lý hỏi đáp tài liệu." in login
+    assert (page.inner_text("label[for=username]"), page.inner_text("label[for=password]")) == (
+        "Tên đăng nhập",
+        "Mật khẩu",
     )
-    assert "hashing (ngoại tuyến)" in page.inner_text("#status")
+    page.fill("#username", USER)
+    page.fill("#password", "sai")
+    page.click("button[type=submit]")
+    assert page.inner_text("[role=alert]") == "Sai tên đăng nhập hoặc mật khẩu."
+    assert _no_english(page.inner_text("body")) == []
+    _login(page, url, 5)
+    status = page.inner_text("#status")
+    assert status == "Trả lời bằng trích dẫn từ tài liệu · 5 tài liệu"
+    page.click("#status summary")
+    assert "Mô hình nhúng: hashing" in page.inner_text("#status")
+    page.click("#status summary")
+
+    # The upload box speaks Vietnamese too.
+    page.locator("#library").get_by_text("Tài liệu").first.click()
+    upload_box = page.inner_text("#upload")
+    assert "Thả tệp vào đây" in upload_box and _no_english(upload_box) == []
 
     bot = _ask(page, QUESTION, 1)
     answer = bot.inner_text()
@@ -167,26 +226,53 @@ def test_chat_page_answers_cites_uploads_in_chromium(server, page, tmp_path):
     assert card.locator(".meta").inner_text() == "Kinhtedothi · 17/02/2023"
     assert "Lê Minh Đức" in card.locator("blockquote.passage").inner_text()
     assert card.locator("blockquote.passage mark").count() == 1
-    card.locator("button.full-article").click()
-    card.locator(".article-text").wait_for()
-    assert card.locator(".article-text").inner_text().startswith(KINHTEDOTHI_TITLE)
-    page.screenshot(path=str(REPO / "docs" / "screenshot.png"))
+    # Sources beside the answer on a laptop.
+    answer_box, sources_box = bot.bounding_box(), page.locator("#sources").bounding_box()
+    assert sources_box["x"] > answer_box["x"] + answer_box["width"]
 
-    # Thumbs up on the answer: one line in feedback.jsonl.
-    page.locator("#chat button[aria-label='Like']").first.click()
+    # The cleaned article: no share button or byline; it folds away again.
+    button = card.locator("button.full-article")
+    button.click()
+    article = card.locator(".article-text")
+    article.wait_for()
+    assert article.inner_text().startswith(KINHTEDOTHI_TITLE + "\n\nKinhtedothi-Sáng 17/2")
+    assert "Chia sẻ Zalo" not in article.inner_text()
+    assert button.inner_text() == "Thu gọn bài"
+    button.click()
+    article.wait_for(state="hidden")
+    assert button.inner_text() == "Xem toàn bài"
+    page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=str(screenshots / "screenshot.png"))
+
+    # Thumbs up, then down on the same answer: one record, the later vote.
     feedback = data_dir / "feedback.jsonl"
-    deadline = time.monotonic() + 10
-    while not feedback.exists() and time.monotonic() < deadline:
-        time.sleep(0.2)
-    record = json.loads(feedback.read_text("utf-8").splitlines()[0])
-    assert (record["vote"], record["question"]) == ("up", QUESTION)
+    page.locator("#chat button[aria-label='Hữu ích']").first.click()
+    _wait_for(lambda: feedback.exists())
+    page.locator("#chat button[aria-label='Không hữu ích']").first.click()
+    _wait_for(lambda: json.loads(feedback.read_text("utf-8"))["vote"] == "down")
+    [record] = [json.loads(line) for line in feedback.read_text("utf-8").splitlines()]
+    assert (record["vote"], record["question"]) == ("down", QUESTION)
     assert record["citations"][0]["title"] == KINHTEDOTHI_TITLE
+
+    # Nothing found under a date filter: the page says so and offers to clear it.
+    page.locator("#settings").get_by_text("Cài đặt và bộ lọc").first.click()
+    date_from = page.locator("#date-from").locator("textarea, input").first
+    date_from.fill("01/01/2030")
+    _ask_plain(page, QUESTION, 2)
+    page.locator("#clear-filters").wait_for()
+    assert page.inner_text("#notice") == (
+        "Không tìm thấy câu trả lời khi đang lọc (từ 01/01/2030). "
+        "Bỏ bộ lọc để tìm trong cả kho tài liệu."
+    )
+    page.click("#clear-filters")
+    page.locator("#clear-filters").wait_for(state="hidden")
+    assert date_from.input_value() == "" and page.inner_text("#notice") == ""
+    page.click("#clear")
 
     # Upload a new article, then ask about it.
     upload = tmp_path / "uploads" / UPLOAD_NAME
     upload.parent.mkdir()
     upload.write_text(UPLOAD_TEXT, "utf-8")
-    page.locator("#library").get_by_text("Tài liệu").first.click()
     page.locator("#upload input[type=file]").set_input_files(str(upload))
     page.locator("#upload-result li.ok").wait_for()
     assert page.inner_text("#upload-result") == (
@@ -195,15 +281,46 @@ def test_chat_page_answers_cites_uploads_in_chromium(server, page, tmp_path):
     assert (corpus / UPLOAD_NAME).read_text("utf-8") == UPLOAD_TEXT
     assert UPLOAD_TITLE in page.inner_text("#documents")
 
-    bot = _ask(page, UPLOAD_QUESTION, 2)
+    bot = _ask(page, UPLOAD_QUESTION, 1)
     assert "86 lao động" in bot.inner_text()
     bot.locator("a.cite").first.click()
-    card = page.locator("#src-2-1")
-    page.wait_for_function("document.getElementById('src-2-1').open")
+    card = page.locator("#src-1-1")
+    page.wait_for_function("document.getElementById('src-1-1').open")
     assert card.locator(".title").inner_text() == UPLOAD_TITLE
+    assert card.locator(".meta").inner_text() == "không rõ nguồn · 12/03/2024"
     card.locator("button.full-article").click()
     card.locator(".article-text").wait_for()
     assert "<script>window.__xss = 1</script>" in card.locator(".article-text").inner_text()
     assert page.evaluate("window.__xss === undefined")
     assert page.locator("#sources img, #sources script").count() == 0
+
+    # A phone: the status takes one line and the sources come right under the answer.
+    phone = _open(browser, 390, 844)
+    _login(phone, url, 6)
+    summary = phone.locator("#status summary")
+    line_height = summary.evaluate("(el) => parseFloat(getComputedStyle(el).lineHeight)")
+    assert summary.bounding_box()["height"] < 1.5 * line_height
+    assert summary.evaluate("(el) => el.scrollWidth <= el.clientWidth"), summary.evaluate(
+        "(el) => [el.scrollWidth, el.clientWidth, getComputedStyle(el).fontSize]"
+    )
+    bot = _ask(phone, QUESTION, 1)
+    answer_box = bot.bounding_box()
+    sources_top = phone.locator("#sources-column").bounding_box()["y"]
+    gap = sources_top - (answer_box["y"] + answer_box["height"])
+    assert 0 <= gap < 200, gap
+    bot.locator("a.cite").first.click()
+    phone.wait_for_function("document.getElementById('src-1-1').open")
+    phone.screenshot(path=str(screenshots / "screenshot-phone.png"))
     print(f"browser test: {time.monotonic() - started:.1f} s after the page opened")
+
+
+def _wait_for(condition, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if condition():
+                return
+        except (OSError, ValueError):
+            pass  # the file is being replaced or not written yet
+        time.sleep(0.2)
+    pytest.fail("timed out")
