@@ -382,7 +382,7 @@ class Store:
         if not pending:
             return 0
         embedded = 0
-        batch = max(1, self.settings.write_batch)
+        batch = max(1, min(self.settings.write_batch, self._client.get_max_batch_size()))
         progress("embed", 0, len(pending))
         for start in range(0, len(pending), batch):
             part = pending[start : start + batch]
