@@ -159,3 +159,43 @@ def test_readers_never_see_a_half_built_index(tmp_path, corpus):
     assert errors == []
     assert searches > 0
     assert set(reader.store.snapshot.docs) == {p.name for p in corpus.iterdir()}
+
+
+@pytest.mark.slow
+def test_running_process_sees_documents_another_process_ingested(tmp_path, corpus):
+    """A page keeps its Chroma client open; an ingest in another process adds an article: the
+    page's dense search finds it (the embedded client caches its graph in memory and must be
+    opened again when the store changed under it)."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    settings = Settings.from_env(env={"RAG_DATA_DIR": str(tmp_path / "data")})
+    running = Retriever(Store(settings, load_embedder("hashing")), settings)
+    running.store.sync(corpus)
+    question = "Hợp tác xã Bình Minh có bao nhiêu lao động thường xuyên?"
+    assert "moi.txt" not in [h.chunk.doc_id for h in running.search(question, k=5, mode="dense")]
+    (corpus / "moi.txt").write_text(
+        "Hợp tác xã Bình Minh mở rộng sản xuất\n\nHợp tác xã Bình Minh hiện có 86 lao động "
+        "thường xuyên. Nhà máy của hợp tác xã đặt tại xã Tân Lập.\n",
+        "utf-8",
+    )
+    env = {
+        **os.environ,
+        "RAG_DATA_DIR": str(settings.data_dir),
+        "RAG_EMBEDDING_MODEL": "hashing",
+        "PYTHONPATH": str(REPO),
+    }
+    other = subprocess.run(
+        [sys.executable, "-m", "rag", "ingest", str(corpus), "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert other.returncode == 0, other.stderr
+    for mode in ("dense", "lexical", "hybrid"):
+        hits = running.search(question, k=3, mode=mode)
+        assert hits[0].chunk.doc_id == "moi.txt", mode
