@@ -10,6 +10,7 @@ import shutil
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -231,3 +232,81 @@ def test_document_cut_across_a_write_batch_is_never_taken_for_indexed(
     after = open_store(data)
     assert [(c.chunk_id, c.text) for c in after.snapshot.chunks] == expected
     assert set(after.collection.get(include=[])["ids"]) == {cid for cid, _ in expected}
+
+
+ORPHAN_DRIVER = r"""
+import json, os, signal, sys
+import rag.store as store
+
+def result(self, progress):
+    # Workers are running; record them and where they write, then die like a killed ingest.
+    with open(sys.argv[2], "w") as f:
+        json.dump({"pids": [w.pid for w, _ in self._workers], "scratch": self._scratch}, f)
+    os.kill(os.getpid(), signal.SIGKILL)
+
+store._Tokenizing.result = result
+from rag.__main__ import main
+sys.exit(main(["ingest", sys.argv[1]]))
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(") ", 1)[1][0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.slow
+def test_tokenizer_workers_die_with_a_killed_ingest(tmp_path, seed_corpus):
+    """Enough text for worker processes (about 4 million characters); the ingest is killed
+    while they tokenize. They exit within seconds, their scratch folder is under RAG_DATA_DIR,
+    and the next ingest removes it."""
+    import json
+    import time
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for n in range(80):
+        for path in seed_corpus.glob("*.txt"):
+            (corpus / f"{n:02d}_{path.name}").write_text(path.read_text("utf-8"), "utf-8")
+    data = tmp_path / "data"
+    env = {
+        **os.environ,
+        "RAG_DATA_DIR": str(data),
+        "RAG_EMBEDDING_MODEL": "hashing",
+        "PYTHONPATH": str(REPO),
+    }
+    record = tmp_path / "workers.json"
+    # Output to a file, not a pipe: reading a pipe would wait for the workers to close it.
+    with open(tmp_path / "stderr.txt", "w") as stderr:
+        killed = subprocess.run(
+            [sys.executable, "-c", ORPHAN_DRIVER, str(corpus), str(record)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            timeout=300,
+        )
+    assert killed.returncode == -signal.SIGKILL, (tmp_path / "stderr.txt").read_text()
+    workers = json.loads(record.read_text())
+    assert workers["pids"]
+    deadline = time.monotonic() + 2
+    while any(_alive(pid) for pid in workers["pids"]) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not any(_alive(pid) for pid in workers["pids"])
+    scratch = Path(workers["scratch"])
+    assert scratch.parent == data / "tmp"
+    assert scratch.is_dir()
+
+    for path in sorted(corpus.iterdir())[40:]:  # a small ingest next: no workers of its own
+        path.unlink()
+    resumed = subprocess.run(
+        [sys.executable, "-m", "rag", "ingest", str(corpus), "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    assert list((data / "tmp").iterdir()) == []
