@@ -231,6 +231,7 @@ class Store:
         self._collection = None
         self._epoch = -1
         self._foreign_warned = False
+        self._full_warned = False
         self._snapshot: Snapshot | None = None
         self._snapshot_key: tuple | None = None
         self._pending: tuple[tuple, int] | None = None
@@ -270,6 +271,14 @@ class Store:
                     raise
             sample = collection.get(limit=1, include=["embeddings"])["embeddings"]
         except Exception as exc:
+            if not create and _disk_full(exc):
+                # Chroma writes to its SQLite file when it opens; searches must still answer.
+                if not self._full_warned:
+                    self._full_warned = True
+                    log.warning(
+                        "Đĩa đầy: Chroma không mở được để đọc; tạm thời chỉ tìm theo từ khóa."
+                    )
+                return None
             raise StoreError(_chroma_broken(self.settings, exc)) from exc
         stored = len(sample[0]) if sample is not None and len(sample) else None
         expected = getattr(self.embedder.embedder, "dimension", None)
@@ -922,12 +931,16 @@ def _chroma_broken(settings: Settings, exc: BaseException) -> str:
 
 def _write_failed(exc: BaseException, what: str = "chỉ mục") -> str:
     """One line for a failed write; a full disk is named as such (the last index stays)."""
-    full = (isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)) or any(
-        s in str(exc).lower() for s in ("disk is full", "no space left", "quota exceeded")
-    )
-    if full:
+    if _disk_full(exc):
         return (
             f"Đĩa đầy: không ghi được {what}; chỉ mục trước vẫn nguyên vẹn và vẫn tìm được. "
             "Hãy giải phóng dung lượng rồi nạp lại."
         )
     return f"Không ghi được {what}: {_one_line(exc)}"
+
+
+def _disk_full(exc: BaseException) -> bool:
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    text = str(exc).lower()
+    return any(s in text for s in ("disk is full", "no space left", "quota exceeded"))
