@@ -310,3 +310,51 @@ def test_tokenizer_workers_die_with_a_killed_ingest(tmp_path, seed_corpus):
     )
     assert resumed.returncode == 0, resumed.stderr
     assert list((data / "tmp").iterdir()) == []
+
+
+EMBED_KILL_DRIVER = r"""
+import os, signal, sys
+import rag.store as store
+from embeddings.hashing import HashingEmbeddings
+
+store.EMBED_BATCH = 10
+real, calls = HashingEmbeddings.embed_array, []
+
+def embed_array(self, texts, **kwargs):
+    calls.append(1)
+    if len(calls) == 3:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return real(self, texts, **kwargs)
+
+HashingEmbeddings.embed_array = embed_array
+from rag.__main__ import main
+sys.exit(main(["ingest", sys.argv[1]]))
+"""
+
+
+def test_vector_build_killed_resumes_without_embedding_anything_twice(tmp_path, seed_corpus):
+    """Killed while embedding its third batch of 10: the two finished batches are in the vector
+    cache though none reached Chroma yet; the next ingest embeds exactly the other 30."""
+    data = tmp_path / "data"
+    env = {
+        **os.environ,
+        "RAG_DATA_DIR": str(data),
+        "RAG_EMBEDDING_MODEL": "hashing",
+        "RAG_WRITE_BATCH": "25",
+        "PYTHONPATH": str(REPO),
+    }
+    killed = subprocess.run(
+        [sys.executable, "-c", EMBED_KILL_DRIVER, str(seed_corpus)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    store = open_store(data)
+    assert len(store.snapshot.chunks) == 50  # committed before any vector
+    assert store.vectors_pending() == 50
+    report = store.sync(seed_corpus)
+    assert (report.unchanged, report.embedded) == (5, 30)
+    assert store.vectors_pending() == 0
+    assert set(store.collection.get(include=[])["ids"]) == set(store.snapshot.position)
