@@ -12,6 +12,7 @@ Never writes on the read path: opening a missing embedded folder for reading giv
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 import time
 from pathlib import Path
@@ -49,7 +50,9 @@ def make_client(settings: Settings, *, create: bool = True):
             if not create:
                 return None
             path.mkdir(parents=True, exist_ok=True)
-        return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+        # chromadb's shared-system cache is not safe against two threads creating at once.
+        with _lock:
+            return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
     except Exception as exc:
         where = f"{settings.chroma_host}:{settings.chroma_port}" if settings.chroma_host else path
         raise ChromaUnavailable(
@@ -86,11 +89,13 @@ def note_write(settings: Settings, writer_epoch: int) -> None:
     if settings.chroma_host:
         return
     marker = _marker(settings)
-    tmp = marker.with_name(f"WRITTEN.{threading.get_ident()}.tmp")
-    tmp.write_text(str(time.time_ns()), "utf-8")
-    tmp.replace(marker)
+    tmp = marker.with_name(f"WRITTEN.{os.getpid()}.{threading.get_ident()}.tmp")
     folder = str(chroma_folder(settings))
+    # Under the lock: a reader of this process must never see the new marker before it is
+    # known here, or it would take this process's own write for another's.
     with _lock:
+        tmp.write_text(str(time.time_ns()), "utf-8")
+        tmp.replace(marker)
         if _epochs.get(folder, 0) == writer_epoch:
             _seen[folder] = _marker_state(marker)
 

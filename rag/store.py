@@ -709,17 +709,18 @@ class Store:
         gone: set[str] = set()
         mirrored = current.root
         if delete_missing:
-            # The index mirrors the folder of its last full sync; after the folder is moved or
-            # renamed and synced from its new place, what is not there leaves the index.
-            left = {str(root), mirrored}
+            # A file that left this folder leaves the index, and so does one whose file is gone
+            # from wherever it was read: after the folder is moved or renamed and synced from
+            # its new place, nothing of the old place lingers. Other folders' files stay.
             gone = {
                 d
                 for d, rec in current.docs.items()
                 if d not in seen
-                and (rec.get("root") in left or not Path(rec.get("source") or "").exists())
+                and (rec.get("root") == str(root) or not Path(rec.get("source") or "").exists())
             }
             report.deleted = len(gone)
-            mirrored = str(root)
+            if report.added + report.updated + report.unchanged:
+                mirrored = str(root)  # the folder the index mirrors, for `info`
         if fresh or gone or moved or current.repaired or mirrored != current.root:
             self._apply(current, fresh, gone, mirrored, progress, moved)
         report.chunks = len(self.snapshot.chunks)
