@@ -199,3 +199,40 @@ def test_running_process_sees_documents_another_process_ingested(tmp_path, corpu
     for mode in ("dense", "lexical", "hybrid"):
         hits = running.search(question, k=3, mode=mode)
         assert hits[0].chunk.doc_id == "moi.txt", mode
+
+
+@pytest.mark.slow
+def test_page_answers_while_vectors_are_built_in_the_background(tmp_path, corpus, monkeypatch):
+    """The page's first-start ingest commits the snapshot, then builds vectors in its thread;
+    while the model is busy (held here) the status shows every passage pending and a question
+    is answered from the lexical half; afterwards nothing is pending."""
+    from app import Ingestion
+    from embeddings.hashing import HashingEmbeddings
+
+    settings = Settings.from_env(env={"RAG_DATA_DIR": str(tmp_path / "data")})
+    assistant = Assistant(settings, Retriever(Store(settings, load_embedder("hashing")), settings))
+    busy, release = threading.Event(), threading.Event()
+    real = HashingEmbeddings.embed_array
+
+    def held(self, texts, *, is_query=False, **kwargs):
+        if not is_query:
+            busy.set()
+            release.wait(60)
+        return real(self, texts, is_query=is_query, **kwargs)
+
+    monkeypatch.setattr(HashingEmbeddings, "embed_array", held)
+    ingestion = Ingestion()
+    ingestion.start(assistant, corpus)
+    try:
+        assert busy.wait(60)
+        status = assistant.status()
+        assert (status["chunks"], status["vectors_pending"]) == (50, 50)
+        assert ingestion.current() == ("embed", 0, 50)
+        answer = assistant.ask("Kế hoạch số 51-KH/ĐUK được triển khai tới bao nhiêu chi bộ?")
+        assert "594 chi bộ" in answer.text
+        assert answer.citations[0].title == CHATS[1][2]
+    finally:
+        release.set()
+        ingestion.join(60)
+    assert not ingestion.running and ingestion.error is None
+    assert assistant.status()["vectors_pending"] == 0
