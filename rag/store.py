@@ -92,7 +92,7 @@ class IngestReport:
     deleted: int = 0
     unchanged: int = 0
     chunks: int = 0
-    embedded: int = 0
+    embedded: int = 0  # texts the model embedded (vector-cache misses), not in the JSON
     errors: list[tuple[str, str]] = field(default_factory=list)
 
     def to_json(self) -> dict:
