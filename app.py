@@ -116,12 +116,14 @@ element.addEventListener('click', async (event) => {
 
 
 class Ingestion:
-    """The first-start ingest of the corpus, run in a background thread so the page opens at
-    once; its progress is what the status line shows."""
+    """Background work on the index so the page opens and answers at once: the first-start
+    ingest of the corpus, then vectors for whatever the committed snapshot lacks (after that
+    ingest, an upload, or a build killed earlier). Its progress is what the status line shows."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
+        self._again = False
         self.stage: tuple[str, int, int] | None = None
         self.error: str | None = None
 
@@ -129,10 +131,16 @@ class Ingestion:
     def running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
-    def start(self, assistant: Assistant, root: Path) -> None:
-        self.stage = ("load", 0, 0)
-        self._thread = threading.Thread(target=self._run, args=(assistant, root), daemon=True)
-        self._thread.start()
+    def start(self, assistant: Assistant, root: Path | None = None) -> None:
+        """Ingest `root` (lexical search works as soon as it is committed), then build vectors;
+        with no root, only build vectors. A call while running makes the builder look again."""
+        with self._lock:
+            if self.running:
+                self._again = True
+                return
+            self.stage = ("load", 0, 0) if root is not None else ("embed", 0, 0)
+            self._thread = threading.Thread(target=self._run, args=(assistant, root), daemon=True)
+            self._thread.start()
 
     def join(self, timeout: float | None = None) -> None:
         if self._thread is not None:
@@ -142,11 +150,19 @@ class Ingestion:
         with self._lock:
             self.stage = (stage, done, total)
 
-    def _run(self, assistant: Assistant, root: Path) -> None:
+    def _run(self, assistant: Assistant, root: Path | None) -> None:
         try:
-            report = assistant.store.sync(root, progress=self._progress)
-            for doc_id, reason in report.errors:
-                log.warning("Bỏ qua %s: %s", doc_id, reason)
+            if root is not None:
+                report = assistant.store.sync(root, progress=self._progress, vectors=False)
+                for doc_id, reason in report.errors:
+                    log.warning("Bỏ qua %s: %s", doc_id, reason)
+            while True:
+                assistant.build_vectors(self._progress)
+                with self._lock:
+                    if not self._again:
+                        self.stage = None
+                        return
+                    self._again = False
         except Exception as exc:  # shown on the status line; the page keeps working
             log.exception("Nạp kho tài liệu thất bại")
             self.error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
@@ -327,8 +343,10 @@ class ChatPage:
                     paths=[t for _, t in accepted],
                     delete_missing=False,
                     progress=report_progress,
+                    vectors=False,
                 )
                 errors = dict(report.errors)
+                self.ingestion.start(self.assistant)  # vectors follow in the background
             except StoreError as exc:
                 errors = {t.name: str(exc) for _, t in accepted}
             after = self.assistant.store.snapshot.docs
@@ -398,6 +416,8 @@ def create_app(
     ingestion = Ingestion()
     if ingest_on_start and not assistant.store.snapshot.chunks:
         ingestion.start(assistant, Path(assistant.settings.corpus_dir))
+    elif assistant.status()["vectors_pending"]:
+        ingestion.start(assistant)
     page = ChatPage(assistant, ingestion=ingestion, max_upload_bytes=max_upload_bytes)
     settings = assistant.settings
 

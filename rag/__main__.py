@@ -31,6 +31,11 @@ def _parser() -> argparse.ArgumentParser:
 
     ingest = sub.add_parser("ingest", help="nạp một thư mục (mặc định RAG_CORPUS_DIR) vào chỉ mục")
     ingest.add_argument("path", nargs="?", help="thư mục hoặc tệp")
+    ingest.add_argument(
+        "--rebuild",
+        action="store_true",
+        help="bỏ chỉ mục và Chroma hiện có (kể cả khi hỏng) rồi nạp lại thư mục từ đầu",
+    )
     ingest.add_argument("--json", action="store_true")
 
     remove = sub.add_parser("remove", help="gỡ tài liệu khỏi chỉ mục theo doc_id")
@@ -78,15 +83,25 @@ def _print_json(payload) -> None:
 
 
 def cmd_ingest(args, settings: Settings) -> int:
-    from rag.retrieval import Retriever
+    from embeddings import load_embedder
+    from rag.store import Store
 
     path = Path(args.path) if args.path else Path(settings.corpus_dir)
     if not path.exists():
         raise UsageError(f"Không tìm thấy đường dẫn: {path}")
-    retriever = Retriever.from_settings(settings)
+    if args.rebuild and not path.is_dir():
+        raise UsageError(f"--rebuild cần một thư mục: {path}")
+    # Not Retriever.from_settings: a rebuild must not open the store it is replacing.
+    store = Store(settings, load_embedder(settings.embedding_model))
     update, close = progress_bars()
     try:
-        report = retriever.store.sync(path, progress=update)
+        # The snapshot is committed (and searchable) before the vectors are embedded: a kill
+        # during the progress bar loses no finished vector, and the next ingest resumes.
+        report = (
+            store.rebuild(path, progress=update)
+            if args.rebuild
+            else store.sync(path, progress=update)
+        )
     finally:
         close()
     payload = report.to_json()
@@ -108,9 +123,10 @@ def cmd_ingest(args, settings: Settings) -> int:
 
 
 def cmd_remove(args, settings: Settings) -> int:
-    from rag.retrieval import Retriever
+    from embeddings import load_embedder
+    from rag.store import Store
 
-    store = Retriever.from_settings(settings).store
+    store = Store(settings, load_embedder(settings.embedding_model))
     unknown = [d for d in args.doc_ids if d not in store.snapshot.docs]
     report = store.remove(args.doc_ids)
     if args.json:
@@ -202,7 +218,8 @@ def cmd_info(args, settings: Settings) -> int:
             f" (thay cho {settings.embedding_model}, không tải được)" if loaded.fallback else ""
         )
         print(f"Tài liệu: {payload['documents']}, đoạn: {payload['chunks']}")
-        print(f"Mô hình nhúng: {model}")
+        print(f"Mô hình nhúng: {model}; còn {payload['vectors_pending']} đoạn chờ nhúng")
+        print(f"Chỉ mục phản ánh thư mục: {payload['corpus'] or 'chưa nạp thư mục nào'}")
         print(f"LLM: {payload['llm'] or 'không (trả lời trích xuất)'}")
         print(f"Chế độ tìm kiếm: {payload['retrieval_mode']}; dữ liệu: {payload['data_dir']}")
     return 0

@@ -251,7 +251,14 @@ class Assistant:
             "llm": self.settings.llm_display if self.llm is not None else None,
             "retrieval_mode": self.settings.retrieval_mode,
             "data_dir": str(self.settings.data_dir),
+            "vectors_pending": self.store.vectors_pending(),
+            "corpus": snapshot.root,
         }
+
+    def build_vectors(self, progress=None) -> int:
+        """Embed what the committed snapshot holds and Chroma lacks (see `Store.build_vectors`);
+        questions keep being answered meanwhile, with dense scores for what has vectors."""
+        return self.store.build_vectors(progress)
 
     def ask(
         self,

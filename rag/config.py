@@ -66,6 +66,12 @@ class Settings:
         metadata={"env": "RAG_AUTH", "doc": "user:password[,user:password]", "kind": str},
     )
     chunk_tokens: int = _field(200, "RAG_CHUNK_TOKENS", "chunk size in model tokens", kind=int)
+    write_batch: int = _field(
+        2000,
+        "RAG_WRITE_BATCH",
+        "chunks per Chroma write (each one also a step of the vector progress)",
+        kind=int,
+    )
     hybrid_weights: str = _field(
         "auto",
         "RAG_HYBRID_WEIGHTS",
@@ -109,6 +115,8 @@ class Settings:
             raise ConfigError(
                 f"RAG_RETRIEVAL_MODE={self.retrieval_mode!r}: chọn một trong {', '.join(RETRIEVAL_MODES)}"
             )
+        if self.write_batch < 1:
+            raise ConfigError(f"RAG_WRITE_BATCH={self.write_batch}: cần ít nhất 1")
         if not 1 <= self.top_k <= 50:
             raise ConfigError(f"RAG_TOP_K={self.top_k}: cần từ 1 đến 50")
         self.rrf_weights  # noqa: B018 - parses and validates

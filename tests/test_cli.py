@@ -103,6 +103,8 @@ def test_info_reports_the_offline_fallback_in_one_warning(run):
         "llm": None,
         "retrieval_mode": "hybrid",
         "data_dir": payload["data_dir"],
+        "vectors_pending": 0,
+        "corpus": None,
     }
     lines = [line for line in info.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and "intfloat/multilingual-e5-base" in lines[0]

@@ -159,3 +159,80 @@ def test_readers_never_see_a_half_built_index(tmp_path, corpus):
     assert errors == []
     assert searches > 0
     assert set(reader.store.snapshot.docs) == {p.name for p in corpus.iterdir()}
+
+
+@pytest.mark.slow
+def test_running_process_sees_documents_another_process_ingested(tmp_path, corpus):
+    """A page keeps its Chroma client open; an ingest in another process adds an article: the
+    page's dense search finds it (the embedded client caches its graph in memory and must be
+    opened again when the store changed under it)."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    settings = Settings.from_env(env={"RAG_DATA_DIR": str(tmp_path / "data")})
+    running = Retriever(Store(settings, load_embedder("hashing")), settings)
+    running.store.sync(corpus)
+    question = "Hợp tác xã Bình Minh có bao nhiêu lao động thường xuyên?"
+    assert "moi.txt" not in [h.chunk.doc_id for h in running.search(question, k=5, mode="dense")]
+    (corpus / "moi.txt").write_text(
+        "Hợp tác xã Bình Minh mở rộng sản xuất\n\nHợp tác xã Bình Minh hiện có 86 lao động "
+        "thường xuyên. Nhà máy của hợp tác xã đặt tại xã Tân Lập.\n",
+        "utf-8",
+    )
+    env = {
+        **os.environ,
+        "RAG_DATA_DIR": str(settings.data_dir),
+        "RAG_EMBEDDING_MODEL": "hashing",
+        "PYTHONPATH": str(REPO),
+    }
+    other = subprocess.run(
+        [sys.executable, "-m", "rag", "ingest", str(corpus), "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert other.returncode == 0, other.stderr
+    for mode in ("dense", "lexical", "hybrid"):
+        hits = running.search(question, k=3, mode=mode)
+        assert hits[0].chunk.doc_id == "moi.txt", mode
+
+
+@pytest.mark.slow
+def test_page_answers_while_vectors_are_built_in_the_background(tmp_path, corpus, monkeypatch):
+    """The page's first-start ingest commits the snapshot, then builds vectors in its thread;
+    while the model is busy (held here) the status shows every passage pending and a question
+    is answered from the lexical half; afterwards nothing is pending."""
+    from app import Ingestion
+    from embeddings.hashing import HashingEmbeddings
+
+    settings = Settings.from_env(env={"RAG_DATA_DIR": str(tmp_path / "data")})
+    assistant = Assistant(settings, Retriever(Store(settings, load_embedder("hashing")), settings))
+    busy, release = threading.Event(), threading.Event()
+    real = HashingEmbeddings.embed_array
+
+    def held(self, texts, *, is_query=False, **kwargs):
+        if not is_query:
+            busy.set()
+            release.wait(60)
+        return real(self, texts, is_query=is_query, **kwargs)
+
+    monkeypatch.setattr(HashingEmbeddings, "embed_array", held)
+    ingestion = Ingestion()
+    ingestion.start(assistant, corpus)
+    try:
+        assert busy.wait(60)
+        status = assistant.status()
+        assert (status["chunks"], status["vectors_pending"]) == (50, 50)
+        assert ingestion.current() == ("embed", 0, 50)
+        answer = assistant.ask("Kế hoạch số 51-KH/ĐUK được triển khai tới bao nhiêu chi bộ?")
+        assert "594 chi bộ" in answer.text
+        assert answer.citations[0].title == CHATS[1][2]
+    finally:
+        release.set()
+        ingestion.join(60)
+    assert not ingestion.running and ingestion.error is None
+    assert assistant.status()["vectors_pending"] == 0

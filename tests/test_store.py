@@ -50,6 +50,7 @@ def test_changed_file_is_reindexed_and_deleted_file_leaves(corpus):
     store = open_store()
     store.sync(corpus)
     before = dict(store.snapshot.docs)
+    embedded_before = {c.indexed_text for c in store.snapshot.chunks}
     changed = corpus / "003_45ec861fa7425e3b.txt"
     changed.write_text(changed.read_text("utf-8") + "\nHội nghị bế mạc lúc 11 giờ 30.\n", "utf-8")
     (corpus / "002_4b3c1fe148501639.txt").unlink()
@@ -57,7 +58,14 @@ def test_changed_file_is_reindexed_and_deleted_file_leaves(corpus):
     report = store.sync(corpus)
 
     assert (report.added, report.updated, report.deleted, report.unchanged) == (0, 1, 1, 3)
-    assert report.embedded == len(store.snapshot.docs["003_45ec861fa7425e3b.txt"]["chunks"])
+    # Only passages whose text is new reach the model; the rest come from the vector cache.
+    new_texts = [
+        c.indexed_text
+        for c in store.snapshot.chunks
+        if c.doc_id == "003_45ec861fa7425e3b.txt" and c.indexed_text not in embedded_before
+    ]
+    assert len(new_texts) == 2 < len(store.snapshot.docs["003_45ec861fa7425e3b.txt"]["chunks"])
+    assert report.embedded == len(new_texts)
     assert "002_4b3c1fe148501639.txt" not in store.snapshot.docs
     assert not set(before["002_4b3c1fe148501639.txt"]["chunks"]) & chroma_ids(store)
     assert chroma_ids(store) == set(store.snapshot.position)
@@ -124,17 +132,76 @@ def test_missing_path_is_a_store_error(tmp_path):
         open_store().sync(tmp_path / "khong-co")
 
 
-def test_interrupted_sync_is_reconciled(corpus):
-    """Chroma written but the snapshot never committed: the next sync repairs both."""
+def test_vectors_lost_from_chroma_come_back_from_the_cache(corpus):
+    """Rows missing from Chroma (a kill mid-write, a damaged collection) are pending vectors:
+    the next sync writes them again from the vector cache without running the model."""
     store = open_store()
     store.sync(corpus)
     doc = "004_aa61c7b126e7bd72.txt"
-    (store.home / "DIRTY").touch()
-    # As if a crash happened after Chroma lost this document's chunks mid-way.
-    store.collection.delete(ids=store.snapshot.docs[doc]["chunks"][:1])
-    report = open_store().sync(corpus)
-    # The lost chunk is re-embedded from the snapshot's own text: no file needs reading again.
-    assert (report.added, report.unchanged, report.embedded) == (0, 5, 0)
+    store.collection.delete(ids=store.snapshot.docs[doc]["chunks"][:3])
     fresh = open_store()
+    assert fresh.vectors_pending() == 3
+    report = fresh.sync(corpus)
+    assert (report.added, report.unchanged, report.embedded) == (0, 5, 0)
     assert chroma_ids(fresh) == set(fresh.snapshot.position)
-    assert not (fresh.home / "DIRTY").exists()
+    assert fresh.vectors_pending() == 0
+
+
+def test_snapshot_is_searchable_before_its_vectors(corpus):
+    from rag.retrieval import Retriever
+
+    store = open_store()
+    report = store.sync(corpus, vectors=False)
+    assert report.embedded == 0
+    retriever = Retriever(store, store.settings)
+    question = "Ai là Trưởng Ban chỉ đạo Chương trình số 06-Ctr/ĐUK?"
+    lexical = [h.chunk.doc_id for h in retriever.search(question, k=3, mode="lexical")]
+    assert lexical[0] == "000_cc43d066e58669a5.txt"
+    assert store.vectors_pending() == len(store.snapshot.chunks) == 50
+    assert retriever.search(question, k=3, mode="dense") == []
+    # Hybrid answers from the lexical half alone meanwhile.
+    assert [h.chunk.doc_id for h in retriever.search(question, k=3, mode="hybrid")] == lexical
+    assert store.build_vectors() == 50
+    assert store.vectors_pending() == 0
+    assert retriever.search(question, k=3, mode="dense") != []
+
+
+def test_rebuild_embeds_nothing_already_embedded(corpus):
+    store = open_store()
+    store.sync(corpus)
+    ids = [c.chunk_id for c in store.snapshot.chunks]
+    report = open_store().rebuild(corpus)
+    assert (report.added, report.embedded) == (5, 0)
+    fresh = open_store()
+    assert [c.chunk_id for c in fresh.snapshot.chunks] == ids
+    assert chroma_ids(fresh) == set(ids)
+
+
+def test_moved_corpus_folder_is_mirrored_from_its_new_place(corpus, tmp_path):
+    store = open_store()
+    store.sync(corpus)
+    moved = corpus.rename(tmp_path / "bai-viet")
+    (moved / "002_4b3c1fe148501639.txt").unlink()
+    report = open_store().sync(moved)
+    assert (report.added, report.deleted, report.unchanged) == (0, 1, 4)
+    fresh = open_store()
+    assert fresh.snapshot.root == str(moved.resolve())
+    assert sorted(fresh.snapshot.docs) == sorted(p.name for p in moved.iterdir())
+    assert {r["root"] for r in fresh.snapshot.docs.values()} == {str(moved.resolve())}
+
+
+def test_links_out_of_the_folder_and_fifos_are_reported_not_read(corpus, tmp_path):
+    import os
+
+    secret = tmp_path / "mat.txt"
+    secret.write_text("Mật khẩu quản trị là sk-bi-mat-123.\n", "utf-8")
+    (corpus / "tin_moi.txt").symlink_to(secret)
+    os.mkfifo(corpus / "ong.txt")
+    store = open_store()
+    report = store.sync(corpus)
+    assert report.errors == [
+        ("ong.txt", "không phải tệp thông thường"),
+        ("tin_moi.txt", "liên kết trỏ ra ngoài thư mục tài liệu"),
+    ]
+    assert report.added == 5
+    assert "sk-bi-mat" not in " ".join(c.text for c in store.snapshot.chunks)
