@@ -781,21 +781,3 @@ def _runs(lines: list[_Line], dropped: set[int]) -> tuple[tuple[int, int], ...]:
         spans.append((start, end))
     return tuple(spans)
 
-
-def source_problem(path: Path, root: Path) -> str | None:
-    """Why `path` must not be read as a document of `root`, in one line; None when it may.
-    A link may point anywhere (a secret outside the corpus) and a FIFO or device blocks a read
-    forever, so both are refused before the file is opened."""
-    try:
-        resolved = path.resolve(strict=True)
-    except (OSError, RuntimeError):
-        return "liên kết hỏng hoặc không truy cập được"
-    if not resolved.is_relative_to(root.resolve()):
-        return "liên kết trỏ ra ngoài thư mục tài liệu"
-    try:
-        mode = resolved.stat().st_mode
-    except OSError as exc:
-        return f"không đọc được tệp ({exc.strerror})"
-    if not stat.S_ISREG(mode):
-        return "không phải tệp thông thường"
-    return None

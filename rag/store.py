@@ -663,13 +663,14 @@ class Store:
             # Not resolved: a link's own name is its doc_id, and where it leads is checked.
             path = Path(os.path.abspath(path))
             doc_id = path.relative_to(root).as_posix() if path.is_relative_to(root) else path.name
-            if path.suffix.lower() not in SUPPORTED_SUFFIXES:
-                seen.add(doc_id)
-                report.errors.append((doc_id, f"loại tệp không được hỗ trợ ({path.suffix})"))
-                continue
+            # Links and special files first: a FIFO or a linked folder has no suffix to judge.
             problem = source_problem(path, root)
             if problem:
                 report.errors.append((doc_id, problem))
+                continue
+            if path.suffix.lower() not in SUPPORTED_SUFFIXES:
+                seen.add(doc_id)
+                report.errors.append((doc_id, f"loại tệp không được hỗ trợ ({path.suffix})"))
                 continue
             seen.add(doc_id)
             old = current.docs.get(doc_id)

@@ -200,8 +200,8 @@ def test_links_out_of_the_folder_and_fifos_are_reported_not_read(corpus, tmp_pat
     store = open_store()
     report = store.sync(corpus)
     assert report.errors == [
-        ("ong.txt", "không phải tệp thông thường"),
-        ("tin_moi.txt", "liên kết trỏ ra ngoài thư mục tài liệu"),
+        ("ong.txt", "không phải tệp thường (FIFO)"),
+        ("tin_moi.txt", "liên kết trỏ ra ngoài thư mục đang nạp, không đọc"),
     ]
     assert report.added == 5
     assert "sk-bi-mat" not in " ".join(c.text for c in store.snapshot.chunks)
