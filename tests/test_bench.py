@@ -76,7 +76,7 @@ def test_start_up_answers_from_the_built_index(report):
     assert startup["rss_mb"] > 0
 
 
-def test_parallel_tokenizing_gives_the_serial_tokens(monkeypatch, seed_corpus):
+def test_parallel_tokenizing_gives_the_serial_tokens(monkeypatch, seed_corpus, tmp_path):
     """The worker processes that large ingests use return exactly what one process would."""
     from rag.lexical import index_tokens
     from rag.store import _Tokenizing
@@ -87,7 +87,7 @@ def test_parallel_tokenizing_gives_the_serial_tokens(monkeypatch, seed_corpus):
         for i in (0, 800)
     ]
     monkeypatch.setattr(_Tokenizing, "PARALLEL_MIN_CHARS", 0)
-    tokenizing = _Tokenizing(texts)
+    tokenizing = _Tokenizing(texts, tmp_path)
     try:
         tokens = tokenizing.result(lambda *_: None)
     finally:

@@ -186,7 +186,8 @@ def test_the_page_status_and_its_config_show_only_the_endpoint(store):
     port = free_port()
     assistant = secret_assistant(store, port + 1)
     status = ChatPage(assistant).status()
-    assert f"Trả lời: mô hình ngôn ngữ http://127.0.0.1:{port + 1} · " in status
+    assert "Trả lời bằng mô hình ngôn ngữ · 5 tài liệu</summary>" in status
+    assert f"<li>Câu trả lời: mô hình ngôn ngữ {assistant.status()['llm']}, kèm" in status
     assert leaked(status) == []
     app = create_app(assistant)
     app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
