@@ -780,4 +780,3 @@ def _runs(lines: list[_Line], dropped: set[int]) -> tuple[tuple[int, int], ...]:
     if start is not None:
         spans.append((start, end))
     return tuple(spans)
-
