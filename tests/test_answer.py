@@ -12,7 +12,7 @@ import sys
 import pytest
 
 from embeddings import load_embedder
-from rag.answer import ABSTAIN_TEXT, Answer, question_kind, verify_citations
+from rag.answer import ABSTAIN_TEXT, Answer, verify_citations
 from rag.chain import LLM_UNREACHABLE, Assistant, Delta, rewrite_follow_up
 from rag.config import Settings
 from rag.prompts import ANSWER_SYSTEM
@@ -165,22 +165,6 @@ def test_follow_up_about_a_person(assistant):
 )
 def test_rule_based_rewriting(question, history, expected):
     assert rewrite_follow_up(question, history) == expected
-
-
-@pytest.mark.parametrize(
-    ("question", "kind"),
-    [
-        ("Bao nhiêu chi bộ?", "number"),
-        ("Có mấy lớp?", "number"),
-        ("Ai là Bí thư?", "person"),
-        ("Hội nghị diễn ra khi nào?", "date"),
-        ("Năm nào thành lập?", "date"),
-        ("Hội nghị tổ chức ở đâu?", "place"),
-        ("Chương trình 06 nói gì?", None),
-    ],
-)
-def test_question_kind(question, kind):
-    assert question_kind(question) == kind
 
 
 def test_stream_yields_text_then_the_answer(assistant):
