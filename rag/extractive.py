@@ -173,6 +173,13 @@ SPAN_FEATURES = (
     "sentence_end",  # the span reaches the end of its clause
     "what_kind",
     "reason_kind",
+    # Boundaries: an answer is rarely cut out of the middle of a noun phrase.
+    "prev_noun",
+    "prev_verb",
+    "next_noun",
+    "next_verb",
+    "next_preposition",
+    "next_punctuation",
 )
 
 
@@ -353,6 +360,12 @@ def _span_row(asked, sentence, words, is_q, anchors, breaks, i, j, grain, total_
         float(nxt is None or nxt.tag == "CH"),
         float(kind in ("what", "list", None)),
         float(kind in ("reason", "manner")),
+        float(prev is not None and prev.tag in ("N", "Np", "M", "A")),
+        float(prev is not None and prev.tag == "V"),
+        float(nxt is not None and nxt.tag in ("N", "Np", "M", "A")),
+        float(nxt is not None and nxt.tag == "V"),
+        float(nxt is not None and nxt.tag == "E"),
+        float(nxt is not None and nxt.tag == "CH"),
     )
 
 
@@ -589,28 +602,38 @@ def _several(question: str, items: list[Scored]) -> Answer:
     return _answer(question, "\n".join(lines), tuple(citations), short)
 
 
-_ITEM_SPLIT = re.compile(r"\s*(?:[,;]|\s(?:và|hoặc|cùng)\s)\s*")
+# Items are split at semicolons when the enumeration has them (its items then hold commas of
+# their own), otherwise at commas and "và" / "hoặc".
+_ITEM_SPLIT = re.compile(r"\s*(?:[,;]|\s(?:và|hoặc)\s)\s*")
+_ITEM_SPLIT_SEMICOLON = re.compile(r"\s*;\s*")
+ITEM_WORDS = 25  # for items between semicolons
+COMMA_ITEM_WORDS = 8  # for items between commas: longer ones are clauses, not items
 
 
 def _enumeration(text: str, span: tuple[int, int] | None) -> list[tuple[int, int]]:
-    """The items of the enumeration that holds the span: from a colon (or the span's clause
-    start) to the end of the clause, split at commas, semicolons, "và", "hoặc"."""
+    """The items of the enumeration that holds the span: from a colon (or the span's start)
+    to the end of the sentence, or of the span when there is no colon."""
     if span is None:
         return []
-    colon = text.rfind(":", 0, span[0])
-    start = colon + 1 if colon >= 0 else span[0]
-    end_match = re.search(r"[.;!?](\s|$)", text[span[1] :]) if colon >= 0 else None
-    end = span[1] + end_match.start() if end_match else (len(text) if colon >= 0 else span[1])
+    colon = text.rfind(":", 0, span[0] + 1)
+    if colon >= 0:
+        start, end = colon + 1, len(text)
+    else:
+        start, end = span
+    body = text[start:end]
+    split = _ITEM_SPLIT_SEMICOLON if ";" in body else _ITEM_SPLIT
     items, pos = [], start
-    for m in [*_ITEM_SPLIT.finditer(text, start, end), None]:
+    for m in [*split.finditer(text, start, end), None]:
         stop = m.start() if m else end
         piece = text[pos:stop]
-        lead = len(piece) - len(piece.lstrip())
-        if piece.strip():
-            items.append((pos + lead, pos + lead + len(piece.strip().rstrip("."))))
+        stripped = piece.strip().rstrip(".!?…")
+        if stripped:
+            lead = len(piece) - len(piece.lstrip())
+            items.append((pos + lead, pos + lead + len(stripped)))
         if m:
             pos = m.end()
-    if len(items) < 2 or any(len(text[a:b].split()) > 12 for a, b in items):
+    limit = ITEM_WORDS if split is _ITEM_SPLIT_SEMICOLON else COMMA_ITEM_WORDS
+    if len(items) < 2 or any(len(text[a:b].split()) > limit for a, b in items):
         return []
     return items
 
