@@ -32,7 +32,7 @@ WEIGHTS_FILE = Path(__file__).with_name("extractive_weights.json")
 Similarity = Callable[[str, list[str]], list[float]]
 
 # At most this many words in the supporting clause shown after the short answer.
-SUPPORT_WORDS = 18
+SUPPORT_WORDS = 26
 # A short answer longer than this is a clause, not a phrase: it is shown without support.
 SHORT_WORDS = 20
 # Spans are runs of at most this many words (pyvi/underthesea words, not syllables).
@@ -180,7 +180,11 @@ SPAN_FEATURES = (
     "next_verb",
     "next_preposition",
     "next_punctuation",
+    "several_numbers",  # a count question and a span holding two numbers: two answers in one
 )
+
+
+_UNIT_MATCH = SPAN_FEATURES.index("unit_match")
 
 
 @dataclass(frozen=True)
@@ -319,11 +323,17 @@ def _span_row(asked, sentence, words, is_q, anchors, breaks, i, j, grain, total_
         match = False
     typed = kind in TYPED
     unit = 0.0
+    last_word = span_words[-1]
     if asked.unit and numeral:
+        # The counted thing right after the number: the span ends with the unit ("594 chi
+        # bộ") or with the number just before it ("594" in "594 chi bộ").
         after = " ".join(w.folded for w in words[j + 1 : j + 3])
         inside = " ".join(w.folded for w in span_words)
         want = " ".join(asked.unit[:2])
-        unit = float(want in inside or after.startswith(asked.unit[0]))
+        ends_with_unit = inside.endswith(want) and any(
+            _number_like(w) for w in span_words[-1 - len(want.split()) : -1]
+        )
+        unit = float(ends_with_unit or (_number_like(last_word) and after.startswith(want)))
     lo = max((b for b in breaks if b < i), default=-1)
     hi = min((b for b in breaks if b > j), default=len(words))
     clause_q = sum(is_q[lo + 1 : hi]) / total_q
@@ -366,6 +376,7 @@ def _span_row(asked, sentence, words, is_q, anchors, breaks, i, j, grain, total_
         float(nxt is not None and nxt.tag == "V"),
         float(nxt is not None and nxt.tag == "E"),
         float(nxt is not None and nxt.tag == "CH"),
+        float(kind == "number" and sum(_number_like(w) for w in content) > 1),
     )
 
 
@@ -448,8 +459,11 @@ class ExtractiveAnswerer:
         for rank, i in enumerate(order):
             span, span_p = None, 0.0
             if rank < self.span_sentences:
+                found = spans(asked, sentences[i].text, qwords)
+                # "bao nhiêu chi bộ": a number of something else does not answer it.
+                counted = [sp for sp in found if sp.features[_UNIT_MATCH]]
                 best = max(
-                    spans(asked, sentences[i].text, qwords),
+                    counted or found,
                     key=lambda sp: self.weights.span(sp.features),
                     default=None,
                 )
@@ -680,13 +694,31 @@ def _answer(question: str, text: str, citations: tuple[Citation, ...], short: st
     )
 
 
+# Vietnamese surnames (a general resource): a proper name that starts with one is a person's.
+SURNAMES = frozenset(
+    fold(canonical(w))
+    for w in """
+Nguyễn Trần Lê Phạm Hoàng Huỳnh Phan Vũ Võ Đặng Bùi Đỗ Hồ Ngô Dương Lý Phùng Đinh Trịnh
+Đào Mai Tô Lưu Cao Lâm Chu Tạ Thái Đoàn Lương Vương Trương Kiều Quách Triệu Văn Hứa Lã
+Mạc Khổng Giang Hà Tăng Thân Tôn Nông Lò Lục Âu Doãn Đàm Kim Lại Tống Quan Châu Từ
+Nghiêm Khúc Thạch Diệp Lỳ Sùng Giàng Thào Vàng Mùa Hoàng
+""".split()
+)
+
+
 def person_names(text: str, against: str = "") -> list[str]:
-    """Proper names of two or more syllables in `text`, in order, that `against` does not say
-    (the person a follow-up question's "ông ấy" refers to)."""
+    """Names of two or more capitalised syllables in `text` that `against` does not say (the
+    person a follow-up question's "ông ấy" refers to): those that start with a surname first,
+    then the other proper nouns (the tagger misses a name that opens a text)."""
     said = fold(canonical(against))
-    out = []
+    found = []
     for word in tagged(text):
         name = text[word.start : word.end]
-        if word.tag == "Np" and len(name.split()) >= 2 and word.folded not in said:
-            out.append(name)
-    return out
+        syllables = name.split()
+        if len(syllables) < 2 or word.folded in said:
+            continue
+        capitalised = all(s[:1].isupper() for s in syllables)
+        surname = capitalised and word.folded.split()[0] in SURNAMES
+        if surname or word.tag == "Np":
+            found.append((not surname, word.start, name))
+    return [name for _, _, name in sorted(found)]

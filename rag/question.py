@@ -45,7 +45,7 @@ _ASKS = (
     ("number", r"\b(bao nhiêu|mấy|số lượng|tỷ lệ|tỉ lệ|bao lâu|bao xa)\b"),
     (
         "list",
-        r"\b(gồm những|bao gồm những|gồm các|những (?:\w+ ){0,3}nào|các (?:\w+ ){0,3}nào|"
+        r"\b(gồm những|bao gồm những|gồm các|những (?:\w+ ){0,5}nào|các (?:\w+ ){0,5}nào|"
         r"những gì|những ai|liệt kê|kể tên)\b",
     ),
     ("person", r"(^|\s)(ai|người nào|đồng chí nào|ông nào|bà nào)(\s|\?|$)"),
