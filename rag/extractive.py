@@ -35,6 +35,9 @@ Similarity = Callable[[str, list[str]], list[float]]
 SUPPORT_WORDS = 26
 # A short answer longer than this is a clause, not a phrase: it is shown without support.
 SHORT_WORDS = 20
+# Another document's answer is listed beside the best one when its sentence and span are at
+# least this share as probable (the passage rank alone halves a sentence's probability).
+AGREE = 0.5
 # Spans are runs of at most this many words (pyvi/underthesea words, not syllables).
 SPAN_WORDS = 10
 
@@ -462,13 +465,20 @@ class ExtractiveAnswerer:
                 found = spans(asked, sentences[i].text, qwords)
                 # "bao nhiêu chi bộ": a number of something else does not answer it.
                 counted = [sp for sp in found if sp.features[_UNIT_MATCH]]
+                if asked.kind == "person":  # "Ai ...?": a name, if the sentence has one
+                    counted = [
+                        sp for sp in found if _name_like(sentences[i].text[sp.start : sp.end])
+                    ]
                 best = max(
                     counted or found,
                     key=lambda sp: self.weights.span(sp.features),
                     default=None,
                 )
                 if best is not None:
-                    span, span_p = (best.start, best.end), self.weights.span(best.features)
+                    start = best.start
+                    if asked.kind == "person":
+                        start = _surname_start(sentences[i].text, best.start)
+                    span, span_p = (start, best.end), self.weights.span(best.features)
             scored.append(Scored(sentences[i], probs[i], span, span_p))
         return asked, scored
 
@@ -494,6 +504,22 @@ _NUMBER = re.compile(
 )
 
 
+def _surname_start(text: str, start: int) -> int:
+    """A name reaches back over the capitalised surnames just before it ("Lỳ" in "Lỳ Lỳ Xá",
+    "Bùi" in "Bùi Võ Quảng"): the tagger sometimes leaves one out."""
+    while True:
+        m = re.search(r"(\w+)\s+$", text[:start])
+        if not m or not m.group(1)[:1].isupper() or fold(canonical(m.group(1))) not in SURNAMES:
+            return start
+        start = m.start(1)
+
+
+def _name_like(text: str) -> bool:
+    """Two or more syllables, each capitalised ("Lê Minh Đức", "Paul Samuelson")."""
+    syllables = text.split()
+    return len(syllables) >= 2 and all(s[:1].isupper() and s[:1].isalpha() for s in syllables)
+
+
 def _has_type(asked: Asked, sentence: str) -> bool:
     if asked.kind == "number":
         return bool(_NUMBER.search(_YEAR.sub(" ", fold(sentence).lower())))
@@ -515,7 +541,7 @@ def _differing(asked: Asked, scored: list[Scored], threshold: float) -> list[Sco
         doc = item.sentence.hit.chunk.doc_id
         if item.span is None or doc in seen:
             continue
-        if item.p < max(threshold, 0.8 * best.p) or item.span_p < 0.8 * best.span_p:
+        if item.p < max(threshold, AGREE * best.p) or item.span_p < AGREE * best.span_p:
             continue
         seen.add(doc)
         if _key(item) not in answers:

