@@ -263,25 +263,20 @@ def evaluate(answerer, cases: Sequence[Case]) -> dict:
     return out
 
 
+# The share of leave-article-out copies that must be abstained on (issue 12 asks for 0.7;
+# a margin keeps the held-out half above it).
+RECALL_FLOOR = 0.75
+
+
 def choose_threshold(answerer, cases: Sequence[Case]) -> float:
-    """The probability below which to abstain: the one that answers the most answerable
-    questions with a reference-holding sentence plus abstains on the most leave-article-out
-    copies (both counted on the tuning half)."""
-    best_of = []
+    """The lowest probability threshold that still abstains on RECALL_FLOOR of the tuning
+    half's leave-article-out copies: every answerable question above it is answered."""
+    loo = []
     for c in cases:
-        _, scored = answerer.rank(c.question, c.hits)
-        right = bool(scored) and _holds(scored[0].sentence.text, c.answers)
-        best_of.append((scored[0].p if scored else 0.0, right, True))
-        _, loo = answerer.rank(c.question, c.loo_hits)
-        best_of.append((loo[0].p if loo else 0.0, False, False))
-    candidates = sorted({round(p, 3) for p, _, _ in best_of})
-
-    def gain(t: float) -> float:
-        return sum(
-            (p >= t and right) if answerable else (p < t) for p, right, answerable in best_of
-        )
-
-    return max(candidates, key=gain)
+        _, scored = answerer.rank(c.question, c.loo_hits)
+        loo.append(scored[0].p if scored else 0.0)
+    loo.sort()
+    return round(loo[min(len(loo) - 1, math.ceil(RECALL_FLOOR * len(loo)))], 3)
 
 
 def run(args) -> int:

@@ -74,13 +74,13 @@ _ASKS = (
 _COMPILED = tuple((kind, re.compile(p)) for kind, p in _ASKS)
 _COMPILED_FOLDED = tuple((kind, re.compile(fold(p))) for kind, p in _ASKS)
 
-KINDS = tuple(kind for kind, _ in _ASKS)
 # Kinds whose answer is a typed span (a number, a date, a name, a place).
 TYPED = ("number", "date", "person", "place")
 
 
 def question_kind(question: str) -> str | None:
-    """One of KINDS, or None when the question says nothing of what it wants."""
+    """A kind of _ASKS (date, number, list, person, place, reason, manner, yesno, what), or
+    None when the question says nothing of what it wants."""
     q = " ".join(canonical(question).split())
     asks = _COMPILED if has_diacritics(question) else _COMPILED_FOLDED
     for kind, pattern in asks:
