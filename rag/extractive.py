@@ -702,7 +702,8 @@ def _yes_no(question: str, asked: Asked, item: Scored) -> Answer:
     said = [w.folded for w in tagged(sentence.text)]
     negated = bool(_NEGATION & set(said)) != asked_negated
     short = "Không" if negated else "Có"
-    a, b = _support(sentence.text, (0, len(sentence.text)))
+    # The evidence is the clause around the span the question points at, not the whole sentence.
+    a, b = _support(sentence.text, item.span or (0, 1))
     citation = Citation.of(sentence.hit.chunk, 1, sentence.start, sentence.end, True)
     return _answer(question, f"{short} [1] — {_shown(sentence.text, a, b)}", (citation,), short)
 

@@ -127,3 +127,29 @@ def test_person_names_skip_the_ones_the_question_says():
     )
     assert person_names(sentence)[0] == "Nguyễn Thị Tuyến"
     assert "Nguyễn Thị Tuyến" not in person_names(sentence, "Nguyễn Thị Tuyến là ai?")
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Đảng ủy Khối có ban hành nghị quyết về xây dựng văn hóa trong cơ quan, doanh nghiệp không?",
+        "Dang uy Khoi co ban hanh nghi quyet ve xay dung van hoa trong co quan, doanh nghiep khong?",
+    ],
+)
+def test_yes_with_its_evidence(answerer, question):
+    answer = answerer.answer(question, [passage(THANH_HOA, "Xuất phát từ tình hình thực tế")])
+    assert answer.short_answer == "Có"
+    assert answer.text == (
+        "Có [1] — Xuất phát từ tình hình thực tế, trong nhiệm kỳ này Đảng ủy Khối sẽ ban hành "
+        "3 nghị quyết chuyên đề gồm: Nghị quyết về …"
+    )
+
+
+def test_no_when_the_evidence_says_not_yet(answerer):
+    hit = passage(KINHTEDOTHI, "Bên cạnh những kết quả đạt được, Ban chỉ đạo")
+    answer = answerer.answer(
+        "Việc giải quyết những vấn đề phát sinh tại các tổ chức đảng đã kịp thời chưa?", [hit]
+    )
+    assert answer.short_answer == "Không"
+    assert answer.text.startswith("Không [1] — ")
+    assert "chưa kịp thời, chưa quyết liệt" in answer.citations[0].quote
