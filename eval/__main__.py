@@ -13,6 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from eval import answerer
 from rag.config import RETRIEVAL_MODES, ConfigError, Settings
 from rag.progress import progress_bars
 
@@ -71,6 +72,10 @@ def _parser(with_bench: bool = False) -> argparse.ArgumentParser:
     squad.add_argument("file", type=Path)
     squad.add_argument("--limit", type=_positive, default=None, help="lấy mẫu đều N câu hỏi")
     _common(squad, "reports/squad")
+
+    answerer.add_arguments(
+        sub.add_parser("train-answerer", help="huấn luyện bộ trả lời trích xuất")
+    )
 
     bench = sub.add_parser("bench", help="đo tốc độ nạp và tìm kiếm theo kích thước kho")
     bench_module = None
@@ -165,7 +170,12 @@ def cmd_bench(args, settings: Settings) -> int:
     return args.bench_module.run(args)
 
 
-COMMANDS = {"run": cmd_run, "squad": cmd_squad, "bench": cmd_bench}
+COMMANDS = {
+    "run": cmd_run,
+    "squad": cmd_squad,
+    "bench": cmd_bench,
+    "train-answerer": lambda args, settings: answerer.run(args),
+}
 
 
 def main(argv: list[str] | None = None) -> int:
