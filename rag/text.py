@@ -149,6 +149,21 @@ def canonical(text: str) -> str:
     return normalize_tones(text).lower()
 
 
+_FOLDED_INITIALS = frozenset(fold(x) for x in _INITIALS)
+_FOLDED_NUCLEI = frozenset(fold(x) for x in _NUCLEI)
+_FOLDED_SYLLABLE = re.compile(
+    rf"(?:{'|'.join(sorted(_FOLDED_INITIALS, key=len, reverse=True))})?"
+    rf"(?:{'|'.join(sorted(_FOLDED_NUCLEI, key=len, reverse=True))})"
+    rf"(?:{'|'.join(sorted(_FINALS - {''}, key=len, reverse=True))})?"
+)
+
+
+def is_vietnamese_syllable(word: str) -> bool:
+    """Whether `word`, with or without its diacritics, can be one Vietnamese syllable:
+    "truong", "trường" and "the" can; "what", "work" and "city" cannot."""
+    return _FOLDED_SYLLABLE.fullmatch(fold(word).lower()) is not None
+
+
 # --- tokens --------------------------------------------------------------------------------------
 
 # A code or number keeps its inner separators (06-ctr/đuk, 1.000, 13,5); a trailing dot does not.
