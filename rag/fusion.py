@@ -18,7 +18,7 @@ from rag.text import has_diacritics, is_vietnamese_syllable
 # Weights of the dense ranking (the lexical one gets 1 - weight), tuned on the even-numbered
 # half of XQuAD-vi's articles and checked on the odd half (docs/evaluation.md, "Fusion").
 # A real multilingual model reads a question with diacritics as well as BM25 does, and differently.
-DENSE_WEIGHT_ACCENTED = 0.5
+DENSE_WEIGHT_ACCENTED = 0.6
 # The same model is nearly blind to Vietnamese typed without diacritics (dense hit@5 about 0.1 on
 # XQuAD-vi), while BM25 matches it through folded tokens: any dense vote only moves wrong passages up.
 DENSE_WEIGHT_UNACCENTED = 0.0

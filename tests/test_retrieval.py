@@ -11,7 +11,7 @@ from rag.config import ConfigError, Settings
 from rag.fusion import FusionWeights, fusion_weights, linear_fusion, question_script
 from rag.retrieval import LangChainRetriever, QueryError, Retriever
 from rag.store import Filters, Store
-from rag.text import folded_tokens
+from rag.text import fold, folded_tokens
 
 KINHTEDOTHI = "000_cc43d066e58669a5.txt"
 QUANG_NGAI = "001_de17a9f0785143ac.txt"
@@ -219,3 +219,62 @@ def test_english_question_finds_the_vietnamese_passage_in_dense_mode(bundled_sto
     retriever = bundled_retriever(bundled_store)
     hits = retriever.search("What was the 2021 work theme of the city?", k=1, mode="dense")
     assert doc_ids(hits) == ["chu-de.txt"]
+
+
+# Among five passages on Party work, the one on students is first by both rankings; BM25 then
+# prefers "chu-de" (it shares "được", "bao nhiêu"-like words), the model "ket-nap" (admissions).
+STUDENTS = "Có bao nhiêu học viên được đào tạo?"
+
+
+def test_hybrid_order_is_the_tuned_fusion_not_its_mirror(bundled_store):
+    retriever = bundled_retriever(bundled_store)
+    weights = retriever.fusion(STUDENTS)
+    assert (weights.lexical, weights.dense) == pytest.approx((0.4, 0.6))
+    assert doc_ids(retriever.search(STUDENTS, k=5, mode="hybrid")) == [
+        "dao-tao.txt",
+        "ket-nap.txt",
+        "chu-de.txt",
+        "hoi-nghi.txt",
+        "xuat-khau.txt",
+    ]
+    # The same weights the other way round, through RAG_HYBRID_WEIGHTS ("lexical,dense").
+    mirrored = bundled_retriever(bundled_store, RAG_HYBRID_WEIGHTS="0.6,0.4")
+    assert doc_ids(mirrored.search(STUDENTS, k=5, mode="hybrid")) == [
+        "dao-tao.txt",
+        "chu-de.txt",
+        "ket-nap.txt",
+        "hoi-nghi.txt",
+        "xuat-khau.txt",
+    ]
+
+
+def test_unaccented_question_gets_no_dense_vote(bundled_store, monkeypatch):
+    embedder = bundled_store.embedder.embedder
+    embedded: list[str] = []
+    embed_query = embedder.embed_query
+    monkeypatch.setattr(
+        embedder, "embed_query", lambda text: embedded.append(text) or embed_query(text)
+    )
+    retriever = bundled_retriever(bundled_store)
+    unaccented = fold(STUDENTS)
+    assert unaccented == "Co bao nhieu hoc vien duoc dao tao?"
+    hybrid = retriever.search(unaccented, k=5, mode="hybrid")
+    lexical = retriever.search(unaccented, k=5, mode="lexical")
+    assert [(h.chunk.chunk_id, h.score) for h in hybrid] == [
+        (h.chunk.chunk_id, h.score) for h in lexical
+    ]
+    assert embedded == []  # not even embedded
+    retriever.search(STUDENTS, k=5, mode="hybrid")
+    assert embedded == [STUDENTS]
+
+
+@pytest.mark.slow
+def test_english_question_finds_its_shipped_vietnamese_article(tmp_path, seed_corpus):
+    """Issue 11's check, on the five shipped articles embedded by the bundled model (~15 s)."""
+    settings = Settings.from_env(env={"RAG_DATA_DIR": str(tmp_path / "data")})
+    store = Store(settings, load_embedder("e5-small-bundled"))
+    store.sync(seed_corpus)
+    retriever = Retriever(store, settings)
+    question = "What was the 2021 work theme of the city?"
+    assert doc_ids(retriever.search(question, k=1, mode="dense")) == [HANOI_KIEM_DIEM]
+    assert doc_ids(retriever.search(question, k=1, mode="hybrid")) == [HANOI_KIEM_DIEM]
