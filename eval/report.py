@@ -23,6 +23,8 @@ ANSWER_KEYS = (
     "abstain_recall",
     "span_exact_match",
     "span_f1",
+    "short_exact_match",
+    "short_f1",
 )
 SUMMARY_KEYS = (
     ("hit@1", "retrieval"),
@@ -64,6 +66,7 @@ def write_results(by_mode: dict[str, list[Record]], folder: Path) -> Path:
                     "standalone_question": r.answer.standalone_question,
                     "documents": list(r.documents[:10]),
                     "answer": r.answer.text,
+                    "short_answer": r.short_answer,
                     "span": r.answer.span,
                     "abstained": r.answer.abstained,
                     "cited": r.cited,
@@ -155,6 +158,8 @@ def write_markdown(
             "",
         ]
     lines += _by_type(by_mode)
+    lines += _by_source(modes)
+    lines += _skipped(report.get("skipped_documents", []))
     for name in plots:
         lines += [f"![{name}]({name})", ""]
     for mode, records in by_mode.items():
@@ -182,6 +187,39 @@ def write_markdown(
     return path
 
 
+def _by_source(modes: dict) -> list[str]:
+    """One table per mode: per article (SQuAD) or question type, worst hit@5 first, so the
+    sources where retrieval fails are on top."""
+    lines: list[str] = []
+    for mode, section in modes.items():
+        groups = section.get("by_source", {})
+        if len(groups) < 2:
+            continue
+        order = sorted(
+            groups.items(),
+            key=lambda item: (item[1]["hit@5"] is None, item[1]["hit@5"] or 0.0, item[0]),
+        )
+        lines += [
+            f"## By source: {mode} (article title or question type; figures over its answerable questions)",
+            "",
+            *_table(
+                ["source", "n", "hit@5", "contains", "short_f1"],
+                [
+                    [
+                        _cell(name, 80),
+                        str(g["n"]),
+                        fmt(g["hit@5"]),
+                        fmt(g["contains_reference"]),
+                        fmt(g["short_f1"]),
+                    ]
+                    for name, g in order
+                ],
+            ),
+            "",
+        ]
+    return lines
+
+
 def _by_type(by_mode: dict[str, list[Record]]) -> list[str]:
     """Reference contained (answerable) or abstained (unanswerable), by question type."""
     types = sorted({r.question.type or "—" for records in by_mode.values() for r in records})
@@ -206,6 +244,13 @@ def _by_type(by_mode: dict[str, list[Record]]) -> list[str]:
         *_table(["type", *by_mode], rows),
         "",
     ]
+
+
+def _skipped(skipped: list[dict]) -> list[str]:
+    lines = [f"## Skipped documents ({len(skipped)})", ""]
+    if not skipped:
+        return [*lines, "None.", ""]
+    return [*lines, *(f"- {_cell(d['doc_id'])}: {_cell(d['reason'])}" for d in skipped), ""]
 
 
 def write_plots(report: dict, by_mode: dict[str, list[Record]], folder: Path) -> list[str]:

@@ -1,7 +1,8 @@
 """Run a question set against a corpus in an isolated index, mode by mode, and score it.
 
 In: a corpus folder, `Question`s, retrieval modes and `Settings`. Out: one `Record` per question
-and mode (the document ranking, the `Answer`) and the report dictionary of DESIGN.md.
+and mode (the document ranking, the `Answer`) and the report dictionary of DESIGN.md, with the
+figures per source (article title, or question type) and the documents the loader skipped.
 Never touches the user's index: everything is built in a temporary data folder.
 """
 
@@ -39,6 +40,16 @@ class Record:
     def cited(self) -> list[str]:
         return list(dict.fromkeys(c.doc_id for c in self.answer.citations))
 
+    @property
+    def short_answer(self) -> str | None:
+        """The direct answer the page shows first; None when the answerer gives none."""
+        return getattr(self.answer, "short_answer", None)
+
+    @property
+    def source(self) -> str:
+        """The group this question is reported in: its article (SQuAD), else its type."""
+        return self.question.source or self.question.type or "—"
+
     def scores(self) -> dict:
         """This question's own figures, as they enter the averages."""
         q, a = self.question, self.answer
@@ -70,6 +81,10 @@ class Record:
         if a.span is not None and not a.abstained:
             out["span_exact_match"] = metrics.exact_match(a.span, q.answers)
             out["span_f1"] = metrics.token_f1(a.span, q.answers)
+        # Over every answerable question, as reader pipelines are scored: no short answer is 0.
+        short = None if a.abstained else self.short_answer
+        out["short_exact_match"] = metrics.exact_match(short, q.answers) if short else 0.0
+        out["short_f1"] = metrics.token_f1(short, q.answers) if short else 0.0
         return out
 
     def failed(self) -> bool:
@@ -82,8 +97,18 @@ class Record:
 Progress = Callable[[str, int, int], None]
 
 
+@dataclass(frozen=True)
+class Indexed:
+    """An assistant over an evaluation corpus, and the documents its ingest skipped."""
+
+    assistant: object
+    skipped: tuple[tuple[str, str], ...]  # (doc_id, reason)
+
+
 @contextmanager
-def isolated_assistant(settings: Settings, corpus: Path, progress: Progress | None = None):
+def isolated_assistant(
+    settings: Settings, corpus: Path, progress: Progress | None = None
+) -> Iterator[Indexed]:
     """An `Assistant` over `corpus`, indexed in a temporary data folder removed afterwards."""
     from rag.chain import Assistant
 
@@ -91,10 +116,9 @@ def isolated_assistant(settings: Settings, corpus: Path, progress: Progress | No
         isolated = replace(settings, data_dir=Path(tmp) / "data", corpus_dir=Path(corpus))
         assistant = Assistant.from_settings(isolated)
         report = assistant.store.sync(Path(corpus), progress=progress)
-        if report.errors:
-            for path, reason in report.errors:
-                print(f"Bỏ qua {path}: {reason}", file=sys.stderr)
-        yield assistant
+        for path, reason in report.errors:
+            print(f"Bỏ qua {path}: {reason}", file=sys.stderr)
+        yield Indexed(assistant, tuple(report.errors))
 
 
 def document_ranking(assistant, question: str, mode: str) -> tuple[str, ...]:
@@ -151,6 +175,8 @@ def summarize(records: Sequence[Record]) -> dict:
             "mean_answer_words": _zero(_mean_of(answerable, "answer_words")),
             "span_exact_match": _mean_of(answerable, "span_exact_match"),
             "span_f1": _mean_of(answerable, "span_f1"),
+            "short_exact_match": _zero(_mean_of(answerable, "short_exact_match")),
+            "short_f1": _zero(_mean_of(answerable, "short_f1")),
         },
         "latency_ms": {
             "retrieve_p50": metrics.percentile(retrieve, 50),
@@ -159,6 +185,7 @@ def summarize(records: Sequence[Record]) -> dict:
             "answer_p95": metrics.percentile(answer, 95),
         },
     }
+    section["by_source"] = by_source(records)
     judged = [r.judge for r in records if r.judge]
     if judged:
         section["judge"] = {
@@ -168,12 +195,33 @@ def summarize(records: Sequence[Record]) -> dict:
     return section
 
 
+BY_SOURCE_KEYS = ("hit@5", "contains_reference", "short_f1")
+
+
+def by_source(records: Sequence[Record]) -> dict[str, dict]:
+    """Per source, in order of first appearance: the number of questions and the means of
+    BY_SOURCE_KEYS over its answerable ones (None when it has none, e.g. "unanswerable")."""
+    groups: dict[str, list[Record]] = {}
+    for r in records:
+        groups.setdefault(r.source, []).append(r)
+    out = {}
+    for source, members in groups.items():
+        rows = [r.scores() for r in members if r.question.answerable]
+        out[source] = {"n": len(members)} | {key: _mean_of(rows, key) for key in BY_SOURCE_KEYS}
+    return out
+
+
 def build_report(
-    dataset: str, questions: Sequence[Question], n_documents: int, by_mode: dict[str, list[Record]]
+    dataset: str,
+    questions: Sequence[Question],
+    n_documents: int,
+    by_mode: dict[str, list[Record]],
+    skipped: Sequence[tuple[str, str]] = (),
 ) -> dict:
     return {
         "dataset": dataset,
         "n_questions": len(questions),
         "n_documents": n_documents,
         "modes": {mode: summarize(records) for mode, records in by_mode.items()},
+        "skipped_documents": [{"doc_id": d, "reason": reason} for d, reason in skipped],
     }

@@ -53,6 +53,7 @@ def write_corpus(data: dict, folder: Path) -> list[Question]:
                         answers=texts,
                         doc_ids=(doc_id,),
                         type="squad",
+                        source=title,
                     )
                 )
     if not questions:

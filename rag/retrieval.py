@@ -1,5 +1,6 @@
-"""Retrieval modes over the store: dense (Chroma), lexical (BM25) and hybrid (weighted RRF),
-an optional cross-encoder reranker, metadata filters, and a LangChain `BaseRetriever` face.
+"""Retrieval modes over the store: dense (Chroma), lexical (BM25) and hybrid (linear fusion whose
+weights depend on the question and the embedder, `rag.fusion`), an optional cross-encoder
+reranker, metadata filters, and a LangChain `BaseRetriever` face.
 
 In: a question (as typed: accents, old or new tone marks, or none) and `Filters`.
 Out: `Hit`s ranked best first, each holding an original-text `Chunk` of the current snapshot.
@@ -18,6 +19,7 @@ from pydantic import ConfigDict
 
 from rag.chunking import Chunk
 from rag.config import RETRIEVAL_MODES, Settings
+from rag.fusion import FusionWeights, fusion_weights, linear_fusion
 from rag.lexical import top_k
 from rag.store import Filters, Snapshot, Store
 from rag.text import nfc
@@ -25,7 +27,6 @@ from rag.text import nfc
 log = logging.getLogger(__name__)
 
 MAX_QUERY_CHARS = 2000
-RRF_K = 60
 
 
 class QueryError(ValueError):
@@ -61,17 +62,6 @@ class Hit:
     chunk: Chunk
     score: float
     rank: int
-
-
-def reciprocal_rank_fusion(
-    rankings: list[tuple[float, list[int]]], k: int = RRF_K
-) -> list[tuple[int, float]]:
-    """Fuse (weight, ranked positions) lists: score = sum of weight / (k + rank)."""
-    fused: dict[int, float] = {}
-    for weight, ranking in rankings:
-        for rank, pos in enumerate(ranking, 1):
-            fused[pos] = fused.get(pos, 0.0) + weight / (k + rank)
-    return sorted(fused.items(), key=lambda item: (-item[1], item[0]))
 
 
 class Retriever:
@@ -117,13 +107,12 @@ class Retriever:
         elif mode == "dense":
             ranked = self._dense(snapshot, query, pool, filters)
         else:
-            (lexical_w, dense_w), rrf_k = self.fusion()
-            ranked = reciprocal_rank_fusion(
-                [
-                    (lexical_w, [p for p, _ in self._lexical(snapshot, query, pool, filters)]),
-                    (dense_w, [p for p, _ in self._dense(snapshot, query, pool, filters)]),
-                ],
-                k=rrf_k,
+            weights = self.fusion(query)
+            # A ranking without a vote is not computed: no query embedding for an unaccented one.
+            ranked = linear_fusion(
+                self._lexical(snapshot, query, pool, filters) if weights.lexical > 0 else [],
+                self._dense(snapshot, query, pool, filters) if weights.dense > 0 else [],
+                weights,
             )
         if reranker:
             ranked = self._rerank(reranker, snapshot, query, ranked[:pool])
@@ -132,14 +121,9 @@ class Retriever:
             for rank, (pos, score) in enumerate(ranked[:k], 1)
         ]
 
-    def fusion(self) -> tuple[tuple[float, float], int]:
-        """RRF weights and constant. The offline hashing embedder is a weaker, noisier copy of
-        the lexical signal (XQuAD-vi hit@1 0.70 against BM25's 0.93), so by default it only
-        breaks near-ties; a real model gets an equal vote with the usual constant."""
-        weak = self.store.embedder.name == "hashing"
-        weights = self.settings.rrf_weights or ((1.0, 0.2) if weak else (1.0, 1.0))
-        k = self.settings.rrf_k or (2 if weak else RRF_K)
-        return weights, k
+    def fusion(self, query: str) -> FusionWeights:
+        """The hybrid weights for `query` with this store's embedder (RAG_HYBRID_WEIGHTS wins)."""
+        return fusion_weights(query, self.store.embedder.name, self.settings.fusion_override)
 
     def _lexical(
         self, snapshot: Snapshot, query: str, n: int, filters: Filters | None

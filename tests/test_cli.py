@@ -91,14 +91,14 @@ def test_ingest_then_search_finds_kinhtedothi_first(run):
     assert (again["unchanged"], again["added"]) == (5, 0)
 
 
-def test_info_reports_the_offline_fallback_in_one_warning(run):
+def test_info_reports_the_bundled_fallback_in_one_warning(run):
     info = run("info", "--json", RAG_EMBEDDING_MODEL="intfloat/multilingual-e5-base")
     assert info.returncode == 0
     payload = json.loads(info.stdout)
     assert payload == {
         "documents": 0,
         "chunks": 0,
-        "embedding_model": "hashing",
+        "embedding_model": "e5-small-bundled",
         "embedding_fallback": True,
         "llm": None,
         "retrieval_mode": "hybrid",

