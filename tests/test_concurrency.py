@@ -26,7 +26,8 @@ CHATS = [
     ),
     (
         "Kế hoạch số 51-KH/ĐUK được triển khai tới bao nhiêu chi bộ?",
-        "<strong>594</strong>",
+        # A line that starts with a digit is escaped, so markdown cannot make it a list item.
+        "<strong>&#53;94</strong>",
         "Đảng uỷ Khối các cơ quan TP chủ động nâng cao chất lượng đảng viên",
     ),
     (
