@@ -13,7 +13,6 @@ import tempfile
 import time
 from pathlib import Path
 
-from eval import answerer
 from rag.config import RETRIEVAL_MODES, ConfigError, Settings
 from rag.progress import progress_bars
 
@@ -85,9 +84,6 @@ def _parser(with_bench: bool = False) -> argparse.ArgumentParser:
     _half(squad)
     _common(squad, "reports/squad")
 
-    answerer.add_arguments(
-        sub.add_parser("train-answerer", help="huấn luyện bộ trả lời trích xuất")
-    )
     fusion = sub.add_parser(
         "fusion", help="hit@1/hit@5 của chế độ hybrid theo trọng số dense (để chỉnh trọng số)"
     )
@@ -198,13 +194,7 @@ def cmd_bench(args, settings: Settings) -> int:
     return args.bench_module.run(args)
 
 
-COMMANDS = {
-    "run": cmd_run,
-    "squad": cmd_squad,
-    "fusion": cmd_fusion,
-    "bench": cmd_bench,
-    "train-answerer": lambda args, settings: answerer.run(args),
-}
+COMMANDS = {"run": cmd_run, "squad": cmd_squad, "fusion": cmd_fusion, "bench": cmd_bench}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -20,14 +20,19 @@ from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from langchain_core.runnables import RunnableLambda
 
-from rag.answer import Answer, abstention, verify_citations
+from rag.answer import (
+    Answer,
+    ExtractiveAnswerer,
+    _spans,
+    abstention,
+    idf_from_counts,
+    question_kind,
+    verify_citations,
+)
 from rag.config import Settings
-from rag.extractive import ExtractiveAnswerer, person_names
 from rag.prompts import answer_messages, condense_messages
-from rag.question import question_kind
 from rag.retrieval import Hit, Retriever, check_query
 from rag.router import Router
-from rag.scoring import idf_from_counts
 from rag.store import Filters
 from rag.text import canonical
 
@@ -204,9 +209,10 @@ def _swap_subject(prev_q: str, subject: str) -> str:
 
 def _previous_person(prev_q: str, prev_a: str) -> str | None:
     for text, against in ((prev_a, prev_q), (prev_q, "")):
-        names = person_names(text, against)
-        if names:
-            return names[0]
+        spans = _spans("person", text, against)
+        if spans:
+            s, e = spans[0]
+            return text[s:e]
     return None
 
 

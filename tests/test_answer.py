@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from embeddings import load_embedder
-from rag.answer import ABSTAIN_TEXT, Answer
+from rag.answer import ABSTAIN_TEXT, Answer, question_kind
 from rag.chain import Assistant, Delta, rewrite_follow_up
 from rag.config import Settings
 from rag.retrieval import Retriever
@@ -45,9 +45,8 @@ def original(seed_corpus, doc_id: str) -> str:
 def test_number_question_answers_594_and_points_at_the_sentence(assistant, seed_corpus):
     answer = assistant.ask("Kế hoạch số 51-KH/ĐUK được triển khai tới bao nhiêu chi bộ?")
     assert not answer.abstained and answer.mode == "extractive"
-    assert answer.span == answer.short_answer == "594"
-    assert answer.text.startswith("594 [1] — ") and "594 chi bộ" in answer.text
-    assert len(answer.text.split()) <= 30
+    assert answer.span == "594"
+    assert "594 chi bộ" in answer.text and answer.text.endswith("[1]")
     first = answer.citations[0]
     assert first.doc_id == KINHTEDOTHI and first.supported
     text = original(seed_corpus, KINHTEDOTHI)
@@ -62,17 +61,16 @@ def test_date_question(assistant):
         "Hội nghị kiểm điểm tập thể Ban Thường vụ Đảng ủy Khối các cơ quan "
         "Thành phố diễn ra khi nào?"
     )
-    assert answer.span == answer.short_answer == "25/12"
-    assert answer.text.startswith("25/12 [1] — Sáng 25/12, Đảng ủy Khối các cơ quan Thành phố")
+    assert answer.span == "25/12"
     assert answer.citations[0].doc_id == HANOI_KIEM_DIEM
     assert answer.citations[0].quote.startswith("Sáng 25/12, Đảng ủy Khối các cơ quan Thành phố")
 
 
 def test_person_question(assistant):
     answer = assistant.ask("Ai là Trưởng Ban chỉ đạo Chương trình số 06-Ctr/ĐUK?")
-    assert answer.span == answer.short_answer == "Lê Minh Đức"
+    assert answer.span == "Lê Minh Đức"
     assert answer.citations[0].doc_id == KINHTEDOTHI
-    assert answer.text.startswith("Lê Minh Đức [1] — Bí thư Đảng uỷ Khối các cơ quan TP Hà Nội")
+    assert "Lê Minh Đức" in answer.text
 
 
 def test_count_question_without_diacritics(assistant):
@@ -97,11 +95,6 @@ def test_absent_facts_abstain(assistant, question):
     assert answer.citations == ()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the rewrite is right and the right sentence is found, but the span model picks "
-    "'Ctr' for 'giữ chức vụ gì' and the 26-word clause cuts 'Bí thư' in two",
-)
 def test_follow_up_about_a_person(assistant):
     first = assistant.ask("Ai là Trưởng Ban chỉ đạo Chương trình số 06-Ctr/ĐUK?")
     follow = assistant.ask(
@@ -157,6 +150,22 @@ def test_rule_based_rewriting(question, history, expected):
     assert rewrite_follow_up(question, history) == expected
 
 
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("Bao nhiêu chi bộ?", "number"),
+        ("Có mấy lớp?", "number"),
+        ("Ai là Bí thư?", "person"),
+        ("Hội nghị diễn ra khi nào?", "date"),
+        ("Năm nào thành lập?", "date"),
+        ("Hội nghị tổ chức ở đâu?", "place"),
+        ("Chương trình 06 nói gì?", None),
+    ],
+)
+def test_question_kind(question, kind):
+    assert question_kind(question) == kind
+
+
 def test_stream_yields_text_then_the_answer(assistant):
     events = list(assistant.stream("Ai là Trưởng Ban chỉ đạo Chương trình số 06-Ctr/ĐUK?"))
     answer = events[-1]
@@ -182,14 +191,7 @@ def test_cli_ask_json(tmp_path, seed_corpus):
     )
     assert result.returncode == 0, result.stderr
     payload = json.loads(result.stdout)
-    assert set(payload) == {
-        "answer",
-        "short_answer",
-        "abstained",
-        "mode",
-        "citations",
-        "timings_ms",
-    }
+    assert set(payload) == {"answer", "abstained", "mode", "citations", "timings_ms"}
     assert "594" in payload["answer"] and payload["abstained"] is False
     assert payload["mode"] == "extractive"
     assert set(payload["citations"][0]) == {

@@ -26,8 +26,7 @@ CHATS = [
     ),
     (
         "Kế hoạch số 51-KH/ĐUK được triển khai tới bao nhiêu chi bộ?",
-        # A line that starts with a digit is escaped, so markdown cannot make it a list item.
-        "<strong>&#53;94</strong>",
+        "<strong>594</strong>",
         "Đảng uỷ Khối các cơ quan TP chủ động nâng cao chất lượng đảng viên",
     ),
     (

@@ -35,7 +35,7 @@ SEED_QUESTIONS = [
     },
     {
         "id": "khong-co",
-        "question": "Giá vàng hôm nay bao nhiêu?",
+        "question": "Ông Bùi Võ Quảng sinh năm nào?",
         "answers": [],
         "doc_ids": [],
         "type": "unanswerable",
@@ -238,7 +238,7 @@ def test_squad_paragraph_is_the_body_and_the_title_is_the_article(tmp_path):
 def test_eval_run_end_to_end(tmp_path, seed_corpus, isolated_data_dir, capsys):
     """Every figure here is known without the code under test: both answerable questions are
     about article 000, which BM25 ranks first for them (tests/test_retrieval.py), its answer
-    sentences hold "594" and "Lê Minh Đức", and no article speaks of the price of gold."""
+    sentences hold "594" and "Lê Minh Đức", and the birth year of Bùi Võ Quảng is in no article."""
     corpus = shutil.copytree(seed_corpus, tmp_path / "corpus")
     (corpus / "trong.txt").write_text("  \n", encoding="utf-8")
     questions = write_jsonl(tmp_path / "q.jsonl", SEED_QUESTIONS)
