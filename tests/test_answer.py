@@ -191,8 +191,16 @@ def test_cli_ask_json(tmp_path, seed_corpus):
     )
     assert result.returncode == 0, result.stderr
     payload = json.loads(result.stdout)
-    assert set(payload) == {"answer", "abstained", "mode", "citations", "timings_ms"}
+    assert set(payload) == {
+        "answer",
+        "short_answer",
+        "abstained",
+        "mode",
+        "citations",
+        "timings_ms",
+    }
     assert "594" in payload["answer"] and payload["abstained"] is False
+    assert payload["short_answer"] == "594"
     assert payload["mode"] == "extractive"
     assert set(payload["citations"][0]) == {
         "n",
