@@ -400,7 +400,7 @@ class Store:
             misses = [i for i, v in enumerate(vectors) if v is None]
             for i in range(0, len(misses), EMBED_BATCH):
                 which = misses[i : i + EMBED_BATCH]
-                made = self._embed([texts[j] for j in which])
+                made = self.embed_passages([texts[j] for j in which])
                 cache.put([texts[j] for j in which], made)
                 for j, vector in zip(which, made, strict=True):
                     vectors[j] = vector
@@ -775,7 +775,8 @@ class Store:
         limit = getattr(self.embedder.embedder, "max_tokens", None) or 512
         return min(self.settings.chunk_tokens, limit - 16)
 
-    def _embed(self, texts: list[str]) -> np.ndarray:
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        """Vectors of indexed passage texts, as the vector build makes them (float32 rows)."""
         model = self.embedder.embedder
         return np.asarray(model.embed_array(texts, show_progress=False), dtype=np.float32)
 
