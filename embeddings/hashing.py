@@ -12,8 +12,8 @@ import re
 from collections.abc import Iterable, Sequence
 
 import numpy as np
-from langchain_core.embeddings import Embeddings
 
+from embeddings.base import ArrayEmbeddings
 from rag.text import fold
 
 CHAR_NGRAMS = (3, 4, 5)
@@ -43,7 +43,7 @@ def _mix(h: np.ndarray, salt: int) -> np.ndarray:
     return z ^ (z >> np.uint64(31))
 
 
-class HashingEmbeddings(Embeddings):
+class HashingEmbeddings(ArrayEmbeddings):
     """Signed feature hashing of accent-folded character 3-5-grams (inside words, padded with
     one space as scikit-learn's `char_wb` does) and word unigrams and bigrams.
 
@@ -73,12 +73,6 @@ class HashingEmbeddings(Embeddings):
         for start, stop in _chunks(texts, CHUNK_CHARS):
             out[start:stop] = self._embed_chunk(texts[start:stop])
         return out
-
-    def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        return self.embed_array(texts).tolist()
-
-    def embed_query(self, text: str) -> list[float]:
-        return self.embed_array([text], is_query=True)[0].tolist()
 
     def count_tokens(self, text: str) -> int:
         """Number of whitespace-separated words."""

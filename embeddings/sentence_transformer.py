@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
-from langchain_core.embeddings import Embeddings
 
+from embeddings.base import ArrayEmbeddings
 from embeddings.registry import ModelSpec, spec_for
 
 if TYPE_CHECKING:
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 PROGRESS_BAR_MIN_TEXTS = 256
 
 
-class SentenceTransformerEmbeddings(Embeddings):
+class SentenceTransformerEmbeddings(ArrayEmbeddings):
     """Embeds with `sentence_transformers.SentenceTransformer`.
 
     Args:
@@ -82,12 +82,6 @@ class SentenceTransformerEmbeddings(Embeddings):
             convert_to_numpy=True,
         )
         return np.asarray(vectors, dtype=np.float32)
-
-    def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        return self.embed_array(texts).tolist()
-
-    def embed_query(self, text: str) -> list[float]:
-        return self.embed_array([text], is_query=True)[0].tolist()
 
     def count_tokens(self, text: str) -> int:
         """Tokens the model sees for `text` as a passage body: segmented if the model needs it,
