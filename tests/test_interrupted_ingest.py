@@ -88,6 +88,24 @@ def assert_consistent(store: Store, corpus) -> None:
         assert text[chunk.start : chunk.end] == chunk.text
 
 
+def _env(data: Path, **settings: str) -> dict:
+    """A child process's environment: its own data folder, the hashing embedder, this checkout."""
+    return {
+        **os.environ,
+        "RAG_DATA_DIR": str(data),
+        "RAG_EMBEDDING_MODEL": "hashing",
+        "PYTHONPATH": str(REPO),
+        **settings,
+    }
+
+
+def _python(env: dict, *args: str, timeout: int = 300) -> subprocess.CompletedProcess:
+    """`python ARGS` in a child process, its output captured as text."""
+    return subprocess.run(
+        [sys.executable, *args], env=env, capture_output=True, text=True, timeout=timeout
+    )
+
+
 @pytest.mark.parametrize("stage", ["loading", "embedding", "chroma", "bm25"])
 def test_sigkill_during_ingest_loses_nothing(tmp_path, seed_corpus, stage):
     corpus = tmp_path / "corpus"
@@ -101,19 +119,8 @@ def test_sigkill_during_ingest_loses_nothing(tmp_path, seed_corpus, stage):
     changed = corpus / CHANGED
     changed.write_text(changed.read_text("utf-8") + APPENDED, "utf-8")
     (corpus / DELETED).unlink()
-    env = {
-        **os.environ,
-        "RAG_DATA_DIR": str(data),
-        "RAG_EMBEDDING_MODEL": "hashing",
-        "PYTHONPATH": str(REPO),
-    }
-    killed = subprocess.run(
-        [sys.executable, "-c", DRIVER, stage, str(corpus)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    env = _env(data)
+    killed = _python(env, "-c", DRIVER, stage, str(corpus))
     assert killed.returncode == -signal.SIGKILL, killed.stderr
 
     # The last committed index answers meanwhile, results only from it. A kill before the
@@ -133,13 +140,7 @@ def test_sigkill_during_ingest_loses_nothing(tmp_path, seed_corpus, stage):
         hits = retriever.search("Nâng cao chất lượng tham mưu", k=20, mode=mode)
         assert all(h.chunk.chunk_id in meanwhile.snapshot.position for h in hits)
 
-    resumed = subprocess.run(
-        [sys.executable, "-m", "rag", "ingest", str(corpus), "--json"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    resumed = _python(env, "-m", "rag", "ingest", str(corpus), "--json")
     assert resumed.returncode == 0, resumed.stderr
     after = open_store(data)
     assert_consistent(after, corpus)
@@ -187,33 +188,15 @@ def test_document_cut_across_a_write_batch_is_never_taken_for_indexed(
     assert len(clean.snapshot.docs[first_doc]["chunks"]) > 7
 
     data = tmp_path / "data"
-    env = {
-        **os.environ,
-        "RAG_DATA_DIR": str(data),
-        "RAG_EMBEDDING_MODEL": "hashing",
-        "RAG_WRITE_BATCH": "7",
-        "PYTHONPATH": str(REPO),
-    }
-    killed = subprocess.run(
-        [sys.executable, "-c", CUT_DRIVER, str(seed_corpus)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    env = _env(data, RAG_WRITE_BATCH="7")
+    killed = _python(env, "-c", CUT_DRIVER, str(seed_corpus))
     assert killed.returncode == -signal.SIGKILL, killed.stderr
     cut = open_store(data).collection.get(include=["metadatas"])["metadatas"]
     assert [m["doc_id"] for m in cut] == [first_doc] * 7
     if snapshot == "lost":
         shutil.rmtree(data / "index")
 
-    searched = subprocess.run(
-        [sys.executable, "-m", "rag", "search", "chi bộ", "--json"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    searched = _python(env, "-m", "rag", "search", "chi bộ", "--json")
     if snapshot == "kept":
         assert searched.returncode == 0, searched.stderr
     else:
@@ -221,13 +204,7 @@ def test_document_cut_across_a_write_batch_is_never_taken_for_indexed(
         assert searched.returncode == 2, searched.stderr
         assert not (data / "index").exists()
 
-    resumed = subprocess.run(
-        [sys.executable, "-m", "rag", "ingest", str(seed_corpus), "--json"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    resumed = _python(env, "-m", "rag", "ingest", str(seed_corpus), "--json")
     assert resumed.returncode == 0, resumed.stderr
     after = open_store(data)
     assert [(c.chunk_id, c.text) for c in after.snapshot.chunks] == expected
@@ -272,12 +249,7 @@ def test_tokenizer_workers_die_with_a_killed_ingest(tmp_path, seed_corpus):
         for path in seed_corpus.glob("*.txt"):
             (corpus / f"{n:02d}_{path.name}").write_text(path.read_text("utf-8"), "utf-8")
     data = tmp_path / "data"
-    env = {
-        **os.environ,
-        "RAG_DATA_DIR": str(data),
-        "RAG_EMBEDDING_MODEL": "hashing",
-        "PYTHONPATH": str(REPO),
-    }
+    env = _env(data)
     record = tmp_path / "workers.json"
     # Output to a file, not a pipe: reading a pipe would wait for the workers to close it.
     with open(tmp_path / "stderr.txt", "w") as stderr:
@@ -301,13 +273,7 @@ def test_tokenizer_workers_die_with_a_killed_ingest(tmp_path, seed_corpus):
 
     for path in sorted(corpus.iterdir())[40:]:  # a small ingest next: no workers of its own
         path.unlink()
-    resumed = subprocess.run(
-        [sys.executable, "-m", "rag", "ingest", str(corpus), "--json"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    resumed = _python(env, "-m", "rag", "ingest", str(corpus), "--json", timeout=600)
     assert resumed.returncode == 0, resumed.stderr
     assert list((data / "tmp").iterdir()) == []
 
@@ -336,20 +302,8 @@ def test_vector_build_killed_resumes_without_embedding_anything_twice(tmp_path, 
     """Killed while embedding its third batch of 10: the two finished batches are in the vector
     cache though none reached Chroma yet; the next ingest embeds exactly the other 30."""
     data = tmp_path / "data"
-    env = {
-        **os.environ,
-        "RAG_DATA_DIR": str(data),
-        "RAG_EMBEDDING_MODEL": "hashing",
-        "RAG_WRITE_BATCH": "25",
-        "PYTHONPATH": str(REPO),
-    }
-    killed = subprocess.run(
-        [sys.executable, "-c", EMBED_KILL_DRIVER, str(seed_corpus)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    env = _env(data, RAG_WRITE_BATCH="25")
+    killed = _python(env, "-c", EMBED_KILL_DRIVER, str(seed_corpus))
     assert killed.returncode == -signal.SIGKILL, killed.stderr
     store = open_store(data)
     assert len(store.snapshot.chunks) == 50  # committed before any vector
