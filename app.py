@@ -27,11 +27,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from rag import ui
 from rag.chain import Assistant, Delta, Reset
-from rag.config import ConfigError, Settings
-from rag.documents import DocumentError, load_document
+from rag.config import Settings
+from rag.documents import load_document
+from rag.errors import ConfigError, DocumentError, QueryError, StoreError
 from rag.feedback import MAX_FEEDBACK_BYTES, record_vote
-from rag.retrieval import QueryError
-from rag.store import StoreError
 
 log = logging.getLogger(__name__)
 

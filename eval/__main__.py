@@ -13,14 +13,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from rag.config import RETRIEVAL_MODES, ConfigError, Settings
+from rag.config import RETRIEVAL_MODES, Settings
+from rag.errors import ConfigError, UsageError
 from rag.progress import progress_bars
 
 REPO = Path(__file__).resolve().parent.parent
-
-
-class UsageError(Exception):
-    """Bad input from the user: exit 2."""
 
 
 def _modes(value: str) -> list[str]:
@@ -202,8 +199,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser(with_bench=argv[:1] == ["bench"]).parse_args(argv)
     from eval.questions import QuestionFileError
     from rag.__main__ import quiet_libraries
-    from rag.retrieval import QueryError
-    from rag.store import StoreError
+    from rag.errors import QueryError, StoreError
 
     quiet_libraries()
     try:

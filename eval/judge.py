@@ -15,8 +15,8 @@ from collections.abc import Callable
 import numpy as np
 from langchain_core.messages import HumanMessage, SystemMessage
 
-from rag.answer import Answer
 from rag.text import split_sentences
+from rag.types import Answer
 
 Embed = Callable[[list[str]], np.ndarray]
 

@@ -17,8 +17,8 @@ from pathlib import Path
 
 from eval import metrics
 from eval.questions import Question
-from rag.answer import Answer
 from rag.config import Settings
+from rag.types import Answer
 
 # Chunks retrieved to rank documents: enough for ten distinct documents in most corpora.
 RANKING_CHUNKS = 20

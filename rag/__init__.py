@@ -15,9 +15,9 @@ def __getattr__(name: str):
 
         return Assistant
     if name in ("Answer", "Citation"):
-        from rag import answer
+        from rag import types
 
-        return getattr(answer, name)
+        return getattr(types, name)
     if name == "Settings":
         from rag.config import Settings
 

@@ -15,12 +15,9 @@ import threading
 import warnings
 from pathlib import Path
 
-from rag.config import RETRIEVAL_MODES, ConfigError, Settings
+from rag.config import RETRIEVAL_MODES, Settings
+from rag.errors import ConfigError, UsageError, one_line
 from rag.progress import progress_bars
-
-
-class UsageError(Exception):
-    """Bad input from the user: exit 2."""
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -63,8 +60,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _filters(args):
-    from rag.dates import DateError, date_range
-    from rag.store import Filters
+    from rag.dates import date_range
+    from rag.errors import DateError
+    from rag.types import Filters
 
     try:
         date_from, date_to = date_range(args.date_from, args.date_to)
@@ -176,9 +174,9 @@ def cmd_search(args, settings: Settings) -> int:
 
 
 def cmd_ask(args, settings: Settings) -> int:
-    from rag.answer import Answer
     from rag.chain import Assistant, Reset
     from rag.retrieval import check_query
+    from rag.types import Answer
 
     question = check_query(args.question)
     filters = _filters(args)
@@ -256,7 +254,7 @@ def quiet_libraries() -> logging.Handler:
 
 
 def _one_line(record: logging.LogRecord) -> str:
-    return " ".join(record.getMessage().split())
+    return one_line(record.getMessage())
 
 
 class _OneLine(logging.Formatter):
@@ -298,8 +296,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = _parser().parse_args(argv)
         handler = quiet_libraries()
-        from rag.retrieval import QueryError
-        from rag.store import StoreError
+        from rag.errors import QueryError, StoreError
 
         try:
             settings = Settings.from_env()

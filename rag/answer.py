@@ -13,11 +13,11 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from rag.chunking import Chunk
-from rag.retrieval import Hit
+from rag.errors import one_line
 from rag.text import canonical, fold, has_diacritics, split_sentences, word_tokens
+from rag.types import Answer, Citation, Hit
 
 ABSTAIN_TEXT = "Không tìm thấy thông tin này trong tài liệu."
 
@@ -28,95 +28,6 @@ ABSTAIN_THRESHOLD = 0.3
 SUPPORT_THRESHOLD = 0.5
 # Written after each sentence of an LLM reply that no cited passage supports.
 UNSUPPORTED_MARK = " (chưa có nguồn kiểm chứng)"
-
-
-@dataclass(frozen=True)
-class Citation:
-    n: int
-    doc_id: str
-    title: str
-    outlet: str | None
-    date: str | None
-    passage: str  # the cited chunk, original text
-    passage_start: int
-    passage_end: int
-    quote: str  # the supporting sentence, original text
-    start: int  # offsets of the quote in the original file text
-    end: int
-    supported: bool
-    chunk_id: str
-    span: tuple[int, int] | None = None  # the answering span in the file, for bold
-
-    @classmethod
-    def of(
-        cls,
-        chunk: Chunk,
-        n: int,
-        start: int,
-        end: int,
-        supported: bool,
-        span: tuple[int, int] | None = None,
-    ) -> Citation:
-        """Citation [n] of `chunk`, quoting its file text from `start` to `end`."""
-        return cls(
-            n=n,
-            doc_id=chunk.doc_id,
-            title=chunk.title,
-            outlet=chunk.outlet,
-            date=chunk.date,
-            passage=chunk.text,
-            passage_start=chunk.start,
-            passage_end=chunk.end,
-            quote=chunk.text[start - chunk.start : end - chunk.start],
-            start=start,
-            end=end,
-            supported=supported,
-            chunk_id=chunk.chunk_id,
-            span=span,
-        )
-
-    def to_json(self) -> dict:
-        return {
-            "n": self.n,
-            "doc_id": self.doc_id,
-            "title": self.title,
-            "outlet": self.outlet,
-            "date": self.date,
-            "passage": self.passage,
-            "quote": self.quote,
-            "start": self.start,
-            "end": self.end,
-            "supported": self.supported,
-        }
-
-
-@dataclass(frozen=True)
-class Answer:
-    text: str
-    citations: tuple[Citation, ...]
-    abstained: bool
-    mode: str  # "extractive" or "llm"
-    timings_ms: dict[str, float] = field(default_factory=dict)
-    question: str = ""
-    standalone_question: str = ""
-    span: str | None = None  # the answering span's text, when the answerer marked one
-    # The direct answer the page shows first, in bold (DESIGN.md); None for an abstention,
-    # a list, a summary or small talk.
-    short_answer: str | None = None
-    notice: str | None = None  # e.g. the LLM could not be reached
-    hits: tuple[Hit, ...] = ()
-    # Sentences of an LLM reply that no cited passage supports (each is marked in `text`).
-    unsupported: tuple[str, ...] = ()
-
-    def to_json(self) -> dict:
-        return {
-            "answer": self.text,
-            "short_answer": self.short_answer,
-            "abstained": self.abstained,
-            "mode": self.mode,
-            "citations": [c.to_json() for c in self.citations],
-            "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
-        }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -555,7 +466,7 @@ class ExtractiveAnswerer:
                 shown = shown.rstrip(" ,;") + " …"
             if cs > 0:
                 shown = "… " + shown
-            parts.append(f"{_one_line(shown)} [{n}]")
+            parts.append(f"{one_line(shown)} [{n}]")
             citations.append(Citation.of(chunk, n, sentence.start, sentence.end, True, span))
         return Answer(
             text=" ".join(parts),
@@ -675,11 +586,6 @@ def abstention(question: str, mode: str = "extractive") -> Answer:
         question=question,
         standalone_question=question,
     )
-
-
-def _one_line(text: str) -> str:
-    """A sentence as one line: line breaks inside a quote would break the chat bubble."""
-    return " ".join(text.split())
 
 
 # ---------------------------------------------------------------------------------------------

@@ -31,10 +31,10 @@ from rag.answer import (
 )
 from rag.config import Settings
 from rag.prompts import answer_messages, condense_messages
-from rag.retrieval import Hit, Retriever, check_query
+from rag.retrieval import Retriever, check_query
 from rag.router import Router
-from rag.store import Filters
 from rag.text import canonical
+from rag.types import Filters, Hit
 
 log = logging.getLogger(__name__)
 

@@ -11,65 +11,11 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 
-from rag.documents import Article
 from rag.text import split_sentences
+from rag.types import Article, Chunk
 
 TokenCounter = Callable[[str], int]
-
-
-@dataclass(frozen=True)
-class Chunk:
-    chunk_id: str
-    doc_id: str
-    index: int
-    text: str
-    start: int
-    end: int
-    title: str
-    outlet: str | None = None
-    date: str | None = None
-    author: str | None = None
-
-    @property
-    def indexed_text(self) -> str:
-        """What is embedded and indexed: the title gives every passage its article's topic."""
-        return f"{self.title}\n{self.text}" if self.title else self.text
-
-    def to_metadata(self) -> dict[str, str | int]:
-        """Flat metadata as Chroma stores it (no None values; dates also as a sortable int)."""
-        return {
-            "doc_id": self.doc_id,
-            "index": self.index,
-            "start": self.start,
-            "end": self.end,
-            "title": self.title,
-            "outlet": self.outlet or "",
-            "date": self.date or "",
-            "date_int": date_to_int(self.date),
-            "author": self.author or "",
-        }
-
-    @classmethod
-    def from_metadata(cls, chunk_id: str, text: str, meta: dict) -> Chunk:
-        return cls(
-            chunk_id=chunk_id,
-            doc_id=meta["doc_id"],
-            index=int(meta["index"]),
-            text=text,
-            start=int(meta["start"]),
-            end=int(meta["end"]),
-            title=meta.get("title", ""),
-            outlet=meta.get("outlet") or None,
-            date=meta.get("date") or None,
-            author=meta.get("author") or None,
-        )
-
-
-def date_to_int(date: str | None) -> int:
-    """'2022-03-07' -> 20220307; 0 when unknown, so range filters can exclude undated articles."""
-    return int(date.replace("-", "")) if date else 0
 
 
 def chunk_id_for(doc_id: str, content_hash: str, index: int) -> str:

@@ -16,10 +16,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
-from rag.answer import Answer, Citation
-from rag.chunking import Chunk
-from rag.store import Filters
 from rag.text import canonical, fold, has_diacritics, split_sentences, word_tokens
+from rag.types import Answer, Chunk, Citation, Filters
 
 # Beyond this many documents a list says how many more there are instead of naming them.
 MAX_LISTED = 10

@@ -14,11 +14,9 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from dotenv import dotenv_values
 
+from rag.errors import ConfigError
+
 RETRIEVAL_MODES = ("hybrid", "dense", "lexical")
-
-
-class ConfigError(ValueError):
-    """A setting has a value the assistant cannot use; the message names it."""
 
 
 def _field(default, env: str, doc: str, *, kind=str):

@@ -10,14 +10,12 @@ from __future__ import annotations
 import re
 from datetime import date
 
+from rag.errors import DateError
+
 _VN_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 FROM_LABEL = "Từ ngày"
 TO_LABEL = "Đến ngày"
-
-
-class DateError(ValueError):
-    """A date the user typed that cannot be used; str(e) is one Vietnamese line."""
 
 
 def parse_date(value: str | None, label: str) -> str | None:
@@ -49,3 +47,8 @@ def date_range(date_from: str | None, date_to: str | None) -> tuple[str | None, 
     if start and end and start > end:
         raise DateError(f"Khoảng ngày ngược: từ {display_date(start)} đến {display_date(end)}")
     return start, end
+
+
+def date_to_int(date: str | None) -> int:
+    """'2022-03-07' -> 20220307; 0 when unknown, so range filters can exclude undated articles."""
+    return int(date.replace("-", "")) if date else 0

@@ -22,7 +22,9 @@ from datetime import date
 from pathlib import Path
 from typing import NamedTuple
 
+from rag.errors import DocumentError, describe, too_large
 from rag.text import nfc
+from rag.types import Article
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf", ".docx")
 
@@ -38,25 +40,6 @@ MAX_FILE_BYTES = 20 * 1024 * 1024
 # A .docx is a zip: refuse one that would unpack to far more than it weighs (a zip bomb).
 MAX_UNPACKED_BYTES = 100 * 1024 * 1024
 MAX_PACK_RATIO = 100
-
-
-class DocumentError(Exception):
-    """A file that cannot be ingested; str(e) is a one-line reason in Vietnamese, e.g. 'tệp rỗng'."""
-
-
-@dataclass(frozen=True)
-class Article:
-    """One loaded file. `body` spans and `title` are exact substrings of `text`."""
-
-    doc_id: str
-    source: str
-    text: str
-    title: str
-    body: tuple[tuple[int, int], ...]
-    author: str | None
-    outlet: str | None
-    date: str | None
-    content_hash: str
 
 
 # Whole-line boilerplate. A line is dropped when it consists only of these fragments and
@@ -471,23 +454,10 @@ def _pdf_text(data: bytes) -> str:
     except DocumentError:
         raise
     except Exception as exc:
-        raise DocumentError(f"tệp PDF hỏng: {_one_line(exc)}") from exc
+        raise DocumentError(f"tệp PDF hỏng: {describe(exc)}") from exc
     if not text.strip():
         raise DocumentError(NO_TEXT)
     return text
-
-
-_UNITS = ((1 << 20, "MB"), (1 << 10, "KB"), (1, "byte"))
-
-
-def too_large(size: int, limit: int) -> str:
-    """'tệp quá lớn (50.0 MB; tối đa 20 MB)': both sizes in the limit's unit, and in bytes when
-    that unit would round the file down to the limit (which would say nothing)."""
-    scale, unit = next((s, u) for s, u in _UNITS if limit >= s or s == 1)
-    shown, most = f"{size / scale:.1f}", f"{limit / scale:.1f}".removesuffix(".0")
-    if scale == 1 or float(shown) <= float(most):
-        shown, most, unit = f"{size:,}", f"{limit:,}", "byte"
-    return f"tệp quá lớn ({shown} {unit}; tối đa {most} {unit})"
 
 
 def _check_zip(data: bytes) -> None:
@@ -496,7 +466,7 @@ def _check_zip(data: bytes) -> None:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             unpacked = sum(info.file_size for info in archive.infolist())
     except (zipfile.BadZipFile, ValueError, OSError) as exc:
-        raise DocumentError(f"tệp DOCX hỏng: {_one_line(exc)}") from exc
+        raise DocumentError(f"tệp DOCX hỏng: {describe(exc)}") from exc
     if unpacked > MAX_UNPACKED_BYTES or unpacked > MAX_PACK_RATIO * max(len(data), 1):
         raise DocumentError(
             f"tệp nén bất thường: {len(data):,} byte giải nén thành {unpacked:,} byte "
@@ -513,15 +483,10 @@ def _docx_text(data: bytes) -> str:
     try:
         text = "\n".join(paragraph.text for paragraph in Document(io.BytesIO(data)).paragraphs)
     except Exception as exc:
-        raise DocumentError(f"tệp DOCX hỏng: {_one_line(exc)}") from exc
+        raise DocumentError(f"tệp DOCX hỏng: {describe(exc)}") from exc
     if not text.strip():
         raise DocumentError(NO_TEXT)
     return text
-
-
-def _one_line(exc: Exception) -> str:
-    message = " ".join(str(exc).split())[:200]
-    return message or type(exc).__name__
 
 
 # --- cleaning and metadata --------------------------------------------------------------------

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
 from rag.answer import ABSTAIN_TEXT
-from rag.retrieval import Hit
+from rag.types import Hit
 
 ANSWER_SYSTEM = f"""Bạn là trợ lý hỏi đáp tài liệu tiếng Việt. Quy tắc, không có ngoại lệ:
 1. Chỉ trả lời dựa trên các đoạn tài liệu được đánh số bên dưới, không dùng hiểu biết bên ngoài.

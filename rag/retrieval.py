@@ -10,27 +10,23 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
 
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
-from rag.chunking import Chunk
 from rag.config import RETRIEVAL_MODES, Settings
+from rag.errors import QueryError
 from rag.fusion import FusionWeights, fusion_weights, linear_fusion
 from rag.lexical import top_k
-from rag.store import Filters, Snapshot, Store
+from rag.store import Snapshot, Store
 from rag.text import nfc
+from rag.types import Filters, Hit
 
 log = logging.getLogger(__name__)
 
 MAX_QUERY_CHARS = 2000
-
-
-class QueryError(ValueError):
-    """A question the assistant cannot take; the message is one line for the user."""
 
 
 # "[1]" in a question is a pasted citation marker: it names no content to look for.
@@ -55,13 +51,6 @@ def check_query(query: str | None) -> str:
     if not _WORD_CHAR.search(_CITATION_MARKER.sub(" ", text)):
         raise QueryError("Câu hỏi chỉ có dấu câu hoặc số trích dẫn như [1]: hãy hỏi lại bằng lời.")
     return text
-
-
-@dataclass(frozen=True)
-class Hit:
-    chunk: Chunk
-    score: float
-    rank: int
 
 
 class Retriever:

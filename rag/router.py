@@ -12,15 +12,13 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
-from rag.answer import Answer
-from rag.chunking import Chunk
 from rag.collection import Catalog, answer_collection
 from rag.foreign import NO_MODEL, NOTE, Similarity, answer_foreign
 from rag.intents import COLLECTION, COMPARISON, FACTOID, SMALL_TALK, SUMMARY, Intent, route
 from rag.retrieval import Retriever
 from rag.smalltalk import small_talk_reply
-from rag.store import Filters
 from rag.summary import compare, summarize
+from rag.types import Answer, Chunk, Filters
 
 # A question that names no article summarises them all up to this many; beyond, it lists titles.
 MAX_SUMMARISED = 5

@@ -8,9 +8,9 @@ Never names an article that is not in the user's collection.
 
 from __future__ import annotations
 
-from rag.answer import Answer
 from rag.collection import Catalog, DocInfo
 from rag.intents import GREETING, THANKS
+from rag.types import Answer
 
 WHAT_I_DO = (
     "Tôi trả lời câu hỏi tiếng Việt dựa trên {n} bài viết trong bộ tài liệu của bạn, mỗi ý "

@@ -25,15 +25,15 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from embeddings import LoadedEmbedder, collection_slug
 from rag import chroma
-from rag.chunking import Chunk, chunk_article, date_to_int
+from rag.chunking import chunk_article
 from rag.config import Settings
+from rag.dates import date_to_int
 from rag.documents import (
     SUPPORTED_SUFFIXES,
     DocumentError,
@@ -41,7 +41,9 @@ from rag.documents import (
     load_document,
     source_problem,
 )
+from rag.errors import StoreError, describe
 from rag.lexical import LexicalIndex, index_tokens
+from rag.types import Chunk, Filters, IngestReport
 from rag.vectors import VectorCache
 
 log = logging.getLogger(__name__)
@@ -51,59 +53,6 @@ PIPELINE_VERSION = 1
 # Texts per call to the model: also how much a kill can lose of the vector cache's work.
 EMBED_BATCH = 256
 Progress = Callable[[str, int, int], None]
-
-
-class StoreError(RuntimeError):
-    """The index cannot be read or written; the message says what to do."""
-
-
-@dataclass(frozen=True)
-class Filters:
-    """Metadata filters; an unset field does not filter."""
-
-    doc_ids: tuple[str, ...] | None = None
-    outlet: str | None = None
-    date_from: str | None = None  # ISO dates, inclusive
-    date_to: str | None = None
-
-    def __bool__(self) -> bool:
-        return any(v is not None for v in (self.doc_ids, self.outlet, self.date_from, self.date_to))
-
-    def chroma_where(self) -> dict | None:
-        conditions: list[dict] = []
-        if self.doc_ids is not None:
-            conditions.append({"doc_id": {"$in": list(self.doc_ids)}})
-        if self.outlet is not None:
-            conditions.append({"outlet": {"$eq": self.outlet}})
-        if self.date_from is not None:
-            conditions.append({"date_int": {"$gte": date_to_int(self.date_from)}})
-        if self.date_to is not None:
-            conditions.append({"date_int": {"$lte": date_to_int(self.date_to)}})
-            conditions.append({"date_int": {"$gt": 0}})
-        if not conditions:
-            return None
-        return conditions[0] if len(conditions) == 1 else {"$and": conditions}
-
-
-@dataclass
-class IngestReport:
-    added: int = 0
-    updated: int = 0
-    deleted: int = 0
-    unchanged: int = 0
-    chunks: int = 0
-    embedded: int = 0  # texts the model embedded (vector-cache misses), not in the JSON
-    errors: list[tuple[str, str]] = field(default_factory=list)
-
-    def to_json(self) -> dict:
-        return {
-            "added": self.added,
-            "updated": self.updated,
-            "deleted": self.deleted,
-            "unchanged": self.unchanged,
-            "chunks": self.chunks,
-            "errors": [{"path": p, "reason": r} for p, r in self.errors],
-        }
 
 
 class Snapshot:
@@ -462,7 +411,7 @@ class Store:
         try:
             return Snapshot.load(folder)
         except Exception as exc:
-            reason = _one_line(exc)
+            reason = describe(exc, with_type=True)
         try:
             manifest, chunks = Snapshot.load_records(folder)
         except Exception:
@@ -914,11 +863,6 @@ def _doc_metadata(record: dict) -> dict[str, str | int]:
     }
 
 
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())[:200]
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-
-
 REBUILD_HINT = "hãy chạy `python -m rag ingest --rebuild` để dựng lại chỉ mục từ thư mục tài liệu"
 
 
@@ -929,7 +873,7 @@ def _chroma_broken(settings: Settings, exc: BaseException) -> str:
         else chroma.chroma_folder(settings)
     )
     detail = str(exc).split(": ", 1)[-1] if isinstance(exc, chroma.ChromaUnavailable) else ""
-    return f"Chroma ở {where} hỏng hoặc không mở được ({detail or _one_line(exc)}); {REBUILD_HINT}."
+    return f"Chroma ở {where} hỏng hoặc không mở được ({detail or describe(exc, with_type=True)}); {REBUILD_HINT}."
 
 
 def _write_failed(exc: BaseException, what: str = "chỉ mục") -> str:
@@ -939,7 +883,7 @@ def _write_failed(exc: BaseException, what: str = "chỉ mục") -> str:
             f"Đĩa đầy: không ghi được {what}; chỉ mục trước vẫn nguyên vẹn và vẫn tìm được. "
             "Hãy giải phóng dung lượng rồi nạp lại."
         )
-    return f"Không ghi được {what}: {_one_line(exc)}"
+    return f"Không ghi được {what}: {describe(exc, with_type=True)}"
 
 
 def _disk_full(exc: BaseException) -> bool:

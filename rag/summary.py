@@ -17,10 +17,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rag.answer import ABSTAIN_TEXT, Answer, Citation
-from rag.chunking import Chunk
-from rag.retrieval import Hit
+from rag.answer import ABSTAIN_TEXT
 from rag.text import fold, split_sentences, word_tokens
+from rag.types import Answer, Chunk, Citation, Hit
 
 MIN_SENTENCES, MAX_SENTENCES = 3, 5
 # A statement has a subject and a predicate; shorter lines are captions, bylines and headings.

@@ -18,9 +18,9 @@ from datetime import date, datetime
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from rag import dates
-from rag.answer import Answer, Citation
-from rag.documents import SUPPORTED_SUFFIXES, too_large
-from rag.store import Filters
+from rag.documents import SUPPORTED_SUFFIXES
+from rag.errors import FilterError, UploadError, too_large
+from rag.types import Answer, Citation, Filters
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 UPLOAD_SUFFIXES = SUPPORTED_SUFFIXES
@@ -39,14 +39,6 @@ RETRIEVAL_LABELS = {
     "lexical": "từ khoá (lexical)",
 }
 NO_SOURCES = '<p class="muted">Nguồn trích dẫn của câu trả lời sẽ hiện ở đây.</p>'
-
-
-class UploadError(ValueError):
-    """A file the page refuses; the message is one Vietnamese line for the user."""
-
-
-class FilterError(ValueError):
-    """A filter value the page cannot use; the message is one Vietnamese line for the user."""
 
 
 @dataclass(frozen=True)

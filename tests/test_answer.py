@@ -10,11 +10,12 @@ import sys
 import pytest
 
 from embeddings import load_embedder
-from rag.answer import ABSTAIN_TEXT, Answer, question_kind
+from rag.answer import ABSTAIN_TEXT, question_kind
 from rag.chain import Assistant, Delta, rewrite_follow_up
 from rag.config import Settings
 from rag.retrieval import Retriever
 from rag.store import Store
+from rag.types import Answer
 
 KINHTEDOTHI = "000_cc43d066e58669a5.txt"
 HANOI_KIEM_DIEM = "003_45ec861fa7425e3b.txt"

@@ -16,12 +16,11 @@ import pytest
 
 from app import SESSION_COOKIE, ChatPage, create_app, create_server
 from rag import ui
-from rag.answer import Answer, Citation
 from rag.chain import Assistant, Delta, Reset
 from rag.config import Settings
+from rag.errors import QueryError
 from rag.feedback import record_vote
-from rag.retrieval import QueryError
-from rag.store import Filters
+from rag.types import Answer, Citation, Filters
 from tests.conftest import free_port
 
 QUESTION = "Ai là Trưởng Ban chỉ đạo Chương trình số 06-Ctr/ĐUK?"

@@ -158,7 +158,7 @@ def test_dates_in_the_page_forms_become_one_filter():
     from argparse import Namespace
 
     from rag.__main__ import _filters
-    from rag.store import Filters
+    from rag.types import Filters
 
     args = Namespace(doc=None, outlet=None, date_from="17/2/2023", date_to=" 2023-02-17 ")
     assert _filters(args) == Filters(date_from="2023-02-17", date_to="2023-02-17")

@@ -14,7 +14,8 @@ from rag.intents import GREETING, HELP, THANKS
 from rag.retrieval import Retriever
 from rag.router import Router
 from rag.smalltalk import example_questions, small_talk_reply
-from rag.store import Filters, Store
+from rag.store import Store
+from rag.types import Filters
 
 KINHTEDOTHI = "000_cc43d066e58669a5.txt"
 THAM_MUU = "002_4b3c1fe148501639.txt"

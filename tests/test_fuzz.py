@@ -7,8 +7,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rag.chunking import chunk_article, word_count
-from rag.documents import Article
 from rag.text import canonical, fold, normalize_tones, split_sentences
+from rag.types import Article
 
 VIETNAMESE = (
     "aăâbcdđeêghiklmnoôơpqrstuưvxyAĂÂĐÊÔƠƯ"

@@ -7,11 +7,13 @@ import pytest
 from langchain_core.documents import Document
 
 from embeddings import load_embedder
-from rag.config import ConfigError, Settings
+from rag.config import Settings
+from rag.errors import ConfigError, QueryError
 from rag.fusion import FusionWeights, fusion_weights, linear_fusion, question_script
-from rag.retrieval import LangChainRetriever, QueryError, Retriever
-from rag.store import Filters, Store
+from rag.retrieval import LangChainRetriever, Retriever
+from rag.store import Store
 from rag.text import fold, folded_tokens
+from rag.types import Filters
 
 KINHTEDOTHI = "000_cc43d066e58669a5.txt"
 QUANG_NGAI = "001_de17a9f0785143ac.txt"

@@ -15,7 +15,8 @@ import pytest
 
 from embeddings import load_embedder
 from rag.chain import Assistant, redact
-from rag.config import ConfigError, Settings
+from rag.config import Settings
+from rag.errors import ConfigError
 from rag.retrieval import Retriever
 from rag.store import Store
 from tests.conftest import REPO, free_port

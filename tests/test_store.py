@@ -9,7 +9,8 @@ import pytest
 
 from embeddings import load_embedder
 from rag.config import Settings
-from rag.store import Store, StoreError
+from rag.errors import StoreError
+from rag.store import Store
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ import pytest
 
 from rag.chunking import chunk_article
 from rag.documents import load_document
-from rag.retrieval import Hit
 from rag.summary import (
     MAX_WORDS,
     MIN_WORDS,
@@ -22,6 +21,7 @@ from rag.summary import (
     summarize,
     textrank,
 )
+from rag.types import Hit
 
 SEED = Path(__file__).resolve().parent.parent / "corpus"
 KINHTEDOTHI = "000_cc43d066e58669a5.txt"

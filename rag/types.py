@@ -1,0 +1,221 @@
+"""The values passed between stages, in one place so every layer can import them.
+
+In: nothing but the standard library and `rag.dates`. Out: frozen dataclasses: an `Article`
+(a loaded file), its `Chunk`s, `Filters` on metadata, retrieval `Hit`s, an `Answer` with its
+`Citation`s, and an `IngestReport`. Never: behaviour beyond (de)serialising these values, or an
+import of a stage module (so `rag/ui.py` loads no search library by importing them).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from rag.dates import date_to_int
+
+
+@dataclass(frozen=True)
+class Article:
+    """One loaded file. `body` spans and `title` are exact substrings of `text`."""
+
+    doc_id: str
+    source: str
+    text: str
+    title: str
+    body: tuple[tuple[int, int], ...]
+    author: str | None
+    outlet: str | None
+    date: str | None
+    content_hash: str
+
+
+@dataclass(frozen=True)
+class Chunk:
+    chunk_id: str
+    doc_id: str
+    index: int
+    text: str
+    start: int
+    end: int
+    title: str
+    outlet: str | None = None
+    date: str | None = None
+    author: str | None = None
+
+    @property
+    def indexed_text(self) -> str:
+        """What is embedded and indexed: the title gives every passage its article's topic."""
+        return f"{self.title}\n{self.text}" if self.title else self.text
+
+    def to_metadata(self) -> dict[str, str | int]:
+        """Flat metadata as Chroma stores it (no None values; dates also as a sortable int)."""
+        return {
+            "doc_id": self.doc_id,
+            "index": self.index,
+            "start": self.start,
+            "end": self.end,
+            "title": self.title,
+            "outlet": self.outlet or "",
+            "date": self.date or "",
+            "date_int": date_to_int(self.date),
+            "author": self.author or "",
+        }
+
+    @classmethod
+    def from_metadata(cls, chunk_id: str, text: str, meta: dict) -> Chunk:
+        return cls(
+            chunk_id=chunk_id,
+            doc_id=meta["doc_id"],
+            index=int(meta["index"]),
+            text=text,
+            start=int(meta["start"]),
+            end=int(meta["end"]),
+            title=meta.get("title", ""),
+            outlet=meta.get("outlet") or None,
+            date=meta.get("date") or None,
+            author=meta.get("author") or None,
+        )
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Metadata filters; an unset field does not filter."""
+
+    doc_ids: tuple[str, ...] | None = None
+    outlet: str | None = None
+    date_from: str | None = None  # ISO dates, inclusive
+    date_to: str | None = None
+
+    def __bool__(self) -> bool:
+        return any(v is not None for v in (self.doc_ids, self.outlet, self.date_from, self.date_to))
+
+    def chroma_where(self) -> dict | None:
+        conditions: list[dict] = []
+        if self.doc_ids is not None:
+            conditions.append({"doc_id": {"$in": list(self.doc_ids)}})
+        if self.outlet is not None:
+            conditions.append({"outlet": {"$eq": self.outlet}})
+        if self.date_from is not None:
+            conditions.append({"date_int": {"$gte": date_to_int(self.date_from)}})
+        if self.date_to is not None:
+            conditions.append({"date_int": {"$lte": date_to_int(self.date_to)}})
+            conditions.append({"date_int": {"$gt": 0}})
+        if not conditions:
+            return None
+        return conditions[0] if len(conditions) == 1 else {"$and": conditions}
+
+
+@dataclass(frozen=True)
+class Hit:
+    chunk: Chunk
+    score: float
+    rank: int
+
+
+@dataclass(frozen=True)
+class Citation:
+    n: int
+    doc_id: str
+    title: str
+    outlet: str | None
+    date: str | None
+    passage: str  # the cited chunk, original text
+    passage_start: int
+    passage_end: int
+    quote: str  # the supporting sentence, original text
+    start: int  # offsets of the quote in the original file text
+    end: int
+    supported: bool
+    chunk_id: str
+    span: tuple[int, int] | None = None  # the answering span in the file, for bold
+
+    @classmethod
+    def of(
+        cls,
+        chunk: Chunk,
+        n: int,
+        start: int,
+        end: int,
+        supported: bool,
+        span: tuple[int, int] | None = None,
+    ) -> Citation:
+        """Citation [n] of `chunk`, quoting its file text from `start` to `end`."""
+        return cls(
+            n=n,
+            doc_id=chunk.doc_id,
+            title=chunk.title,
+            outlet=chunk.outlet,
+            date=chunk.date,
+            passage=chunk.text,
+            passage_start=chunk.start,
+            passage_end=chunk.end,
+            quote=chunk.text[start - chunk.start : end - chunk.start],
+            start=start,
+            end=end,
+            supported=supported,
+            chunk_id=chunk.chunk_id,
+            span=span,
+        )
+
+    def to_json(self) -> dict:
+        return {
+            "n": self.n,
+            "doc_id": self.doc_id,
+            "title": self.title,
+            "outlet": self.outlet,
+            "date": self.date,
+            "passage": self.passage,
+            "quote": self.quote,
+            "start": self.start,
+            "end": self.end,
+            "supported": self.supported,
+        }
+
+
+@dataclass(frozen=True)
+class Answer:
+    text: str
+    citations: tuple[Citation, ...]
+    abstained: bool
+    mode: str  # "extractive" or "llm"
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    question: str = ""
+    standalone_question: str = ""
+    span: str | None = None  # the answering span's text, when the answerer marked one
+    # The direct answer the page shows first, in bold (DESIGN.md); None for an abstention,
+    # a list, a summary or small talk.
+    short_answer: str | None = None
+    notice: str | None = None  # e.g. the LLM could not be reached
+    hits: tuple[Hit, ...] = ()
+    # Sentences of an LLM reply that no cited passage supports (each is marked in `text`).
+    unsupported: tuple[str, ...] = ()
+
+    def to_json(self) -> dict:
+        return {
+            "answer": self.text,
+            "short_answer": self.short_answer,
+            "abstained": self.abstained,
+            "mode": self.mode,
+            "citations": [c.to_json() for c in self.citations],
+            "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
+        }
+
+
+@dataclass
+class IngestReport:
+    added: int = 0
+    updated: int = 0
+    deleted: int = 0
+    unchanged: int = 0
+    chunks: int = 0
+    embedded: int = 0  # texts the model embedded (vector-cache misses), not in the JSON
+    errors: list[tuple[str, str]] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return {
+            "added": self.added,
+            "updated": self.updated,
+            "deleted": self.deleted,
+            "unchanged": self.unchanged,
+            "chunks": self.chunks,
+            "errors": [{"path": p, "reason": r} for p, r in self.errors],
+        }
