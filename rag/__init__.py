@@ -11,7 +11,7 @@ __all__ = ["Assistant", "Answer", "Citation", "Settings"]
 
 def __getattr__(name: str):
     if name == "Assistant":
-        from rag.chain import Assistant
+        from rag.assistant import Assistant
 
         return Assistant
     if name in ("Answer", "Citation"):
