@@ -218,12 +218,13 @@ def create_app(
         request = request if isinstance(request, dict) else {}
         return page.full_article(str(request.get("doc", "")), str(request.get("marks", "")))
 
-    # Not gr.ChatInterface (Gradio 6.31; its additional_outputs could fill the sources panel):
-    # it appends the question to the chat before the handler runs, so a refused question or
-    # filter cannot leave the chat untouched; it always wires retry and undo, which rewrite the
-    # history without the turns that number the source cards and key feedback per answer; and
-    # its textbox sits inside it, so on a phone the sources could not come between the answer
-    # and the question box.
+    # Not gr.ChatInterface (Gradio 6.31), though its additional_outputs could fill the sources
+    # panel: it always wires retry and undo, which rewrite the chat without the turns that
+    # number the source cards and key the one vote per answer; its textbox sits inside it, so on
+    # a phone the sources could not come between the answer and the question box; and it shows
+    # the question before the handler runs, so a refused question or filter leaves the chat
+    # untouched only through its validator, whose message is not the notice line that offers
+    # "Bỏ bộ lọc".
     with gr.Blocks(title="Hỏi đáp tài liệu", analytics_enabled=False) as app:
         gr.Markdown("## Hỏi đáp tài liệu tiếng Việt")
         status = gr.HTML(page.status(), elem_id="status", js_on_load=None)
