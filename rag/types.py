@@ -4,7 +4,7 @@ In: nothing but the standard library and `rag.dates`. Out: frozen dataclasses: a
 (a loaded file), its `Chunk`s, `Filters` on metadata, retrieval `Hit`s, an `Answer` with its
 `Citation`s, an `IngestReport` with its per-file `FileOutcome`s, the indexed `DocumentInfo`s and
 the assistant's `Status`. Never: behaviour beyond (de)serialising these values, or an
-import of a stage module (so `rag/ui.py` loads no search library by importing them).
+import of a stage module (so `rag.ui` loads no search library by importing them).
 """
 
 from __future__ import annotations
