@@ -102,8 +102,6 @@ class Assistant(Chain):
         `rebuild` drops the index first; without `vectors` the embedding is left to
         `build_vectors` (the page runs it in the background)."""
         root = Path(path) if path is not None else Path(self.settings.corpus_dir)
-        if not root.exists():
-            raise StoreError(f"Không tìm thấy đường dẫn: {root}")
         before = {} if rebuild else self._versions()
         if rebuild:
             report = self.store.rebuild(root, progress=progress)
@@ -147,22 +145,22 @@ class Assistant(Chain):
             copy_atomic(Path(source), target)
             accepted.append((len(outcomes), target))
             outcomes.append(FileOutcome(name, "refused", safe, reason=NOT_LOADED))
-        if accepted:
-            try:
-                ingested = self.ingest(
-                    corpus, files=[t for _, t in accepted], progress=progress, vectors=False
-                )
-            except StoreError as exc:
-                outcomes = [
-                    replace(o, reason=str(exc)) if o.reason == NOT_LOADED else o for o in outcomes
-                ]
-            else:
-                by_id = {f.doc_id: f for f in ingested.files}
-                for i, _ in accepted:
-                    found = by_id.get(outcomes[i].doc_id)
-                    if found is not None:
-                        outcomes[i] = replace(found, name=outcomes[i].name)
-                self.background.start()
+        if not accepted:
+            return tuple(outcomes)
+        try:
+            ingested = self.ingest(
+                corpus, files=[t for _, t in accepted], progress=progress, vectors=False
+            )
+        except StoreError as exc:
+            for i, _ in accepted:
+                outcomes[i] = replace(outcomes[i], reason=str(exc))
+            return tuple(outcomes)
+        by_id = {f.doc_id: f for f in ingested.files}
+        for i, _ in accepted:
+            found = by_id.get(outcomes[i].doc_id)
+            if found is not None:
+                outcomes[i] = replace(found, name=outcomes[i].name)
+        self.background.start()
         return tuple(outcomes)
 
     def remove(self, doc_ids: Iterable[str]) -> IngestReport:

@@ -640,6 +640,26 @@ def test_upload_indexes_good_files_and_reports_each_one(page, tmp_path, monkeypa
     assert "86 lao động" in turns[0].answer.text
 
 
+def test_an_upload_over_the_size_limit_is_refused_before_it_is_read(page, tmp_path, monkeypatch):
+    import rag.assistant
+
+    read = []
+    load = rag.assistant.load_document
+    monkeypatch.setattr(
+        rag.assistant,
+        "load_document",
+        lambda path, root: read.append(path.name) or load(path, root),
+    )
+    big = tmp_path / "lon.md"
+    big.write_text("Bài dài\n\n" + "Hợp tác xã Bình Minh có 86 lao động. " * 150, "utf-8")
+    result, *_ = page.upload([str(big)], FakeProgress())
+    assert result == (
+        '<ul class="uploads"><li class="failed">✗ <code>lon.md</code>: tệp quá lớn (6.7 KB; '
+        "tối đa 4 KB)</li></ul>"
+    )
+    assert read == []
+
+
 def test_remove_takes_a_document_out_of_the_index(page):
     message, status, documents, removal, outlets = page.remove(["000_cc43d066e58669a5.txt"])
     assert message == ("Đã gỡ 1 tài liệu khỏi chỉ mục (tệp vẫn nằm trong thư mục kho tài liệu).")
