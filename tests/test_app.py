@@ -589,6 +589,29 @@ def test_bad_question_or_filter_is_one_line_and_leaves_the_chat(page):
     )
 
 
+def test_a_question_while_the_first_ingest_has_committed_nothing_is_asked_again_later(tmp_path):
+    import threading
+
+    assistant = Assistant.from_settings(Settings.from_env(dotenv=None))
+    page = ChatPage(assistant)
+    release = threading.Event()
+    assistant.background.start(lambda progress: release.wait(30))
+    try:
+        status = assistant.status()
+        assert (status.documents, status.indexing, status.busy) == (0, ("load", 0, 0), True)
+        [(chat, turns, _, notice, _)] = ask(page, QUESTION)
+        assert (chat, turns) == ([], [])
+        assert notice == (
+            '<span class="error">Kho tài liệu đang được nạp; hãy hỏi lại sau giây lát.</span>'
+        )
+    finally:
+        release.set()
+        assistant.background.join(30)
+    assert assistant.status().busy is False
+    [(chat, turns, _, notice, _)] = ask(page, QUESTION)
+    assert turns[0].answer.abstained and notice == ""
+
+
 def test_upload_indexes_good_files_and_reports_each_one(page, tmp_path, monkeypatch):
     incoming = tmp_path / "incoming"
     incoming.mkdir()
