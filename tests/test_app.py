@@ -726,6 +726,10 @@ def test_full_article_is_the_cleaned_article_and_served_only_for_indexed_documen
     assert page.full_article("../../etc/passwd", "") == (
         '<p class="muted">Không tìm thấy bài viết trong chỉ mục.</p>'
     )
+    (Path(page.settings.corpus_dir) / "000_cc43d066e58669a5.txt").unlink()
+    assert page.full_article("000_cc43d066e58669a5.txt", "") == (
+        '<p class="muted">Không đọc được bài viết: không đọc được tệp: không tìm thấy tệp</p>'
+    )
 
 
 # ---------------------------------------------------------------------------------------------
