@@ -8,6 +8,8 @@ Never: a message over one line, or one rule worded in two places.
 
 from __future__ import annotations
 
+import errno
+
 
 class RagError(Exception):
     """An expected condition; `str(e)` is one line in Vietnamese, shown to the user as is."""
@@ -70,3 +72,21 @@ def too_large(size: int, limit: int) -> str:
     if scale == 1 or float(shown) <= float(most):
         shown, most, unit = f"{size:,}", f"{limit:,}", "byte"
     return f"tệp quá lớn ({shown} {unit}; tối đa {most} {unit})"
+
+
+def disk_full(exc: BaseException) -> bool:
+    """Whether `exc` says the disk (or the user's quota) is full, from the OS or from SQLite."""
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    text = str(exc).lower()
+    return any(s in text for s in ("disk is full", "no space left", "quota exceeded"))
+
+
+def write_failed(exc: BaseException, what: str = "chỉ mục") -> str:
+    """One line for a failed write; a full disk is named as such (the last index stays)."""
+    if disk_full(exc):
+        return (
+            f"Đĩa đầy: không ghi được {what}; chỉ mục trước vẫn nguyên vẹn và vẫn tìm được. "
+            "Hãy giải phóng dung lượng rồi nạp lại."
+        )
+    return f"Không ghi được {what}: {describe(exc, with_type=True)}"

@@ -16,7 +16,8 @@ from rag.config import RETRIEVAL_MODES, Settings
 from rag.errors import QueryError
 from rag.fusion import FusionWeights, fusion_weights, linear_fusion
 from rag.lexical import top_k
-from rag.store import Snapshot, Store
+from rag.snapshot import Snapshot
+from rag.store import Store
 from rag.text import nfc
 from rag.types import Filters, Hit
 

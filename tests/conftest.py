@@ -58,3 +58,19 @@ def tiny_model_dir(tmp_path_factory) -> Path:
         mp.setenv("HF_HUB_OFFLINE", "1")
         mp.setenv("TRANSFORMERS_OFFLINE", "1")
         return build_tiny_model(tmp_path_factory.mktemp("models") / "tiny-bert", texts)
+
+
+def scan_folder(root: Path):
+    """What an ingest of `root` reads, without an index: the articles it takes and (doc_id,
+    reason) for each file it refuses, in the order of the ingest's own scan."""
+    from rag.snapshot import Snapshot
+    from rag.sync import no_progress, scan
+
+    articles = []
+
+    def keep(article):
+        articles.append(article)
+        return []
+
+    report, _ = scan(root, None, Snapshot.empty(), keep, delete_missing=True, progress=no_progress)
+    return articles, report.errors

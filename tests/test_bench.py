@@ -80,7 +80,7 @@ def test_start_up_answers_from_the_built_index(report):
 def test_parallel_tokenizing_gives_the_serial_tokens(monkeypatch, seed_corpus, tmp_path):
     """The worker processes that large ingests use return exactly what one process would."""
     from rag.lexical import index_tokens
-    from rag.store import _Tokenizing
+    from rag.sync import Tokenizing as _Tokenizing
 
     texts = [
         p.read_text("utf-8")[i : i + 800]

@@ -79,7 +79,7 @@ def test_ingest_and_answer_through_a_chroma_server(chroma_server, tmp_path, seed
     report = store.sync(corpus)
 
     assert (report.added, report.errors) == (5, [])
-    assert store._client.get_settings().chroma_api_impl.endswith("FastAPI")  # the HTTP client
+    assert store.dense.client.get_settings().chroma_api_impl.endswith("FastAPI")  # the HTTP client
     assert not (tmp_path / "data" / "chroma").exists()
     assert store.collection.count() == report.chunks == len(store.snapshot.chunks)
     answer = Assistant(settings, Retriever(store, settings)).ask(

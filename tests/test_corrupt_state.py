@@ -47,12 +47,17 @@ def ids(retriever: Retriever, mode: str) -> list[str]:
     return [h.chunk.chunk_id for h in retriever.search(QUESTION, k=5, mode=mode)]
 
 
+def store_warnings(caplog) -> list[str]:
+    """What the store said: its snapshot repairs and its Chroma collection's state."""
+    return [r.getMessage() for r in caplog.records if r.name in ("rag.store", "rag.dense")]
+
+
 def reopen(settings, caplog) -> tuple[Retriever, list[str]]:
     caplog.clear()
-    with caplog.at_level(logging.WARNING, logger="rag.store"):
+    with caplog.at_level(logging.WARNING):
         retriever = Retriever.from_settings(settings)
         retriever.search(QUESTION, k=1, mode="lexical")
-    return retriever, [r.getMessage() for r in caplog.records if r.name == "rag.store"]
+    return retriever, store_warnings(caplog)
 
 
 def current_generation(home):
@@ -126,10 +131,10 @@ def test_chroma_folder_of_another_model_is_rebuilt(indexed, caplog):
     retriever, warnings = reopen(settings, caplog)
     assert warnings == []
     caplog.clear()
-    with caplog.at_level(logging.WARNING, logger="rag.store"):
+    with caplog.at_level(logging.WARNING):
         assert retriever.search(QUESTION, k=5, mode="dense") == []
         assert_intact(retriever, corpus, expected, vectors_lost=True)
-    assert [r.getMessage() for r in caplog.records if r.name == "rag.store"] == [
+    assert store_warnings(caplog) == [
         "Chroma 'chunks-hashing' chứa vector 3 chiều của một mô hình khác (mô hình đang dùng: "
         "512 chiều); tìm theo từ khóa cho tới lần nạp sau.",
         "Chroma 'chunks-hashing' chứa vector 3 chiều của một mô hình khác (mô hình đang dùng: "

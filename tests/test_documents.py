@@ -13,8 +13,8 @@ from rag.documents import (
     DocumentError,
     iter_document_paths,
     load_document,
-    load_documents,
 )
+from tests.conftest import scan_folder
 
 SEED_000 = "000_cc43d066e58669a5.txt"
 SEED_001 = "001_de17a9f0785143ac.txt"
@@ -429,7 +429,7 @@ def test_folder_with_one_bad_file(tmp_path, seed_corpus):
     (tmp_path / ".an" / "bi-mat.txt").write_text(ARTICLE_002, encoding="utf-8")
     (tmp_path / ".nhap.txt").write_text(ARTICLE_002, encoding="utf-8")
     (tmp_path / "ghi-chu.csv").write_text("a,b\n", encoding="utf-8")
-    articles, errors = load_documents(tmp_path)
+    articles, errors = scan_folder(tmp_path)
     assert [a.doc_id for a in articles] == ["bai-tot.txt", "tin/bai.md"]
     assert errors == [("tin/rong.txt", "tệp rỗng")]
 
@@ -446,8 +446,7 @@ def test_paths_of_a_folder_and_of_a_single_file(tmp_path):
     single = tmp_path / "bai.txt"
     single.write_text(ARTICLE_002, encoding="utf-8")
     assert iter_document_paths(single) == [single]
-    articles, errors = load_documents(single)
-    assert ([a.doc_id for a in articles], errors) == (["bai.txt"], [])
+    assert load_document(single, single).doc_id == "bai.txt"
     assert ".md" in SUPPORTED_SUFFIXES
 
 

@@ -20,11 +20,11 @@ from rag.documents import (
     DocumentError,
     iter_document_paths,
     load_document,
-    load_documents,
     source_problem,
-    too_large,
 )
+from rag.errors import too_large
 from rag.store import Store
+from tests.conftest import scan_folder
 
 SEED_002 = "002_4b3c1fe148501639.txt"
 SECRET = "Mật khẩu quản trị: hoa-sen-42. Không được đưa tài liệu này ra ngoài."
@@ -164,7 +164,7 @@ def test_a_folder_of_hostile_entries_names_each_with_its_reason(tmp_path, seed_c
         sock.bind(str(corpus / "f-socket.txt"))
         try:
             paths = within(5, lambda: iter_document_paths(corpus))
-            articles, errors = within(5, lambda: load_documents(corpus))
+            articles, errors = within(5, lambda: scan_folder(corpus))
         finally:
             release(corpus / "d-ong.txt")
     assert [p.relative_to(corpus).as_posix() for p in paths] == [

@@ -29,27 +29,28 @@ stage, corpus = sys.argv[1], sys.argv[2]
 def die(*args, **kwargs):
     os.kill(os.getpid(), signal.SIGKILL)
 
+import rag.dense as dense
 import rag.lexical as lexical
-import rag.store as store
+import rag.sync as sync
 from embeddings.hashing import HashingEmbeddings
 
 if stage == "loading":
-    real_load, calls = store.load_document, []
+    real_load, calls = sync.load_document, []
     def load(*args, **kwargs):
         calls.append(1)
         if len(calls) == 2:
             die()
         return real_load(*args, **kwargs)
-    store.load_document = load
+    sync.load_document = load
 elif stage == "embedding":
     HashingEmbeddings.embed_array = die
 elif stage == "chroma":
-    real_upsert = store.Store._upsert
+    real_upsert = dense.DenseIndex._upsert
     def upsert(self, collection, chunks, vectors, docs):
         half = len(chunks) // 2
         real_upsert(self, collection, chunks[:half], vectors[:half], docs)
         die()
-    store.Store._upsert = upsert
+    dense.DenseIndex._upsert = upsert
 elif stage == "bm25":
     def save(self, folder):
         self._words.save(str(folder / "bm25_words"))
@@ -213,7 +214,7 @@ def test_document_cut_across_a_write_batch_is_never_taken_for_indexed(
 
 ORPHAN_DRIVER = r"""
 import json, os, signal, sys
-import rag.store as store
+import rag.sync as sync
 
 def result(self, progress):
     # Workers are running; record them and where they write, then die like a killed ingest.
@@ -221,7 +222,7 @@ def result(self, progress):
         json.dump({"pids": [w.pid for w, _ in self._workers], "scratch": self._scratch}, f)
     os.kill(os.getpid(), signal.SIGKILL)
 
-store._Tokenizing.result = result
+sync.Tokenizing.result = result
 from rag.__main__ import main
 sys.exit(main(["ingest", sys.argv[1]]))
 """
@@ -280,10 +281,10 @@ def test_tokenizer_workers_die_with_a_killed_ingest(tmp_path, seed_corpus):
 
 EMBED_KILL_DRIVER = r"""
 import os, signal, sys
-import rag.store as store
+import rag.dense as dense
 from embeddings.hashing import HashingEmbeddings
 
-store.EMBED_BATCH = 10
+dense.EMBED_BATCH = 10
 real, calls = HashingEmbeddings.embed_array, []
 
 def embed_array(self, texts, **kwargs):
