@@ -1,21 +1,18 @@
 """The chat page: a Gradio page around `rag.Assistant`, and `main()` that serves it.
 
-In: an `Assistant` (store, retriever, answerer). Out: a `gr.Blocks` page with a chat, linked
-citations, the sources of each answer beside it (below it on a phone), uploads, the document
-list, settings and a one-line status; `create_server` puts it behind an optional Vietnamese
-login. Formatting lives in `rag/ui.py` (pure functions); this module only wires events to the
-assistant. Never binds beyond RAG_HOST and never shows document text unescaped.
+In: an `Assistant`, the only object this page talks to (answers, uploads, documents, articles,
+status, background ingest). Out: a `gr.Blocks` page with a chat, linked citations, the sources of
+each answer beside it (below it on a phone), uploads, the document list, settings and a one-line
+status; `create_server` puts it behind an optional Vietnamese login (`rag.sessions`). What the
+page shows is made by `rag.ui` (pure functions); this module only wires events to the assistant.
+Never binds beyond RAG_HOST and never shows document text unescaped.
 """
 
 from __future__ import annotations
 
-import hmac
 import logging
 import os
-import secrets
-import shutil
 import sys
-import tempfile
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,11 +23,12 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from rag import ui
-from rag.chain import Assistant, Delta, Reset
+from rag.assistant import Assistant, Delta, Reset
 from rag.config import Settings
-from rag.documents import load_document
 from rag.errors import ConfigError, DocumentError, QueryError, StoreError
 from rag.feedback import MAX_FEEDBACK_BYTES, record_vote
+from rag.sessions import SESSION_COOKIE, Sessions
+from rag.ui.assets import CSS, SOURCES_JS
 
 log = logging.getLogger(__name__)
 
@@ -40,139 +38,6 @@ EXAMPLES = [
     "Từ năm 2017 đã tổ chức bao nhiêu lớp trung cấp chính trị?",
 ]
 
-CSS = """
-#status { font-size: 0.9em; color: var(--body-text-color-subdued); }
-#status summary { white-space: nowrap; overflow: hidden; text-overflow: ellipsis; cursor: pointer; }
-#status ul { margin: 0.3em 0 0 1.2em; white-space: normal; }
-@media (max-width: 480px) { #status details.status > summary { font-size: 13px; } }
-#status .busy { color: var(--color-accent); font-weight: 600; }
-#status .error, #notice .error { color: #b91c1c; }
-#notice .filtered { color: #b45309; }
-#chat a.cite { text-decoration: none; font-weight: 600; font-size: 0.85em; vertical-align: super; }
-#chat .unsupported { text-decoration: underline dotted #b45309 2px; text-underline-offset: 3px; }
-#chat .unsupported-note { color: #b45309; font-size: 0.9em; }
-#sources-title { margin: 0; }
-#sources details.turn > summary { font-weight: 600; margin: 0.4em 0; cursor: pointer; }
-#sources details.source { border: 1px solid var(--border-color-primary); border-radius: 8px;
-  padding: 0.4em 0.7em; margin: 0.4em 0; transition: background-color 0.6s; }
-#sources details.source.flash { background-color: var(--color-accent-soft); }
-#sources details.source > summary { cursor: pointer; }
-#sources .title { font-weight: 600; }
-#sources .meta, .muted { color: var(--body-text-color-subdued); font-size: 0.9em; }
-#sources blockquote.passage { white-space: pre-wrap; margin: 0.5em 0; font-size: 0.92em; }
-#sources mark { background: #fde68a; color: inherit; padding: 0 2px; }
-#sources .weak { color: #b45309; font-size: 0.9em; }
-#sources .article-text { white-space: pre-wrap; max-height: 28em; overflow-y: auto;
-  border-top: 1px dashed var(--border-color-primary); margin-top: 0.5em; padding-top: 0.5em;
-  font-size: 0.92em; }
-#sources button.full-article { font-size: 0.85em; text-decoration: underline; cursor: pointer; }
-/* Beside the chat the sources scroll on their own (Gradio's block style says overflow: visible). */
-@media (min-width: 768px) {
-  #sources-column #sources { max-height: 520px; overflow-y: auto !important; }
-}
-.uploads li.failed { color: #b91c1c; }
-table.documents { font-size: 0.9em; }
-"""
-
-# Citation links open their card (and the answer's section) in the sources panel; each card's
-# "Xem toàn bài" button fetches the cleaned article from the server on first use, and folds it
-# away again on the next click.
-SOURCES_JS = """
-if (!window.__ragCiteLinks) {
-  window.__ragCiteLinks = true;
-  document.addEventListener('click', (event) => {
-    const link = event.target.closest('a.cite');
-    if (!link) return;
-    event.preventDefault();
-    const card = document.getElementById((link.getAttribute('href') || '').slice(1));
-    if (!card) return;
-    for (let el = card; el; el = el.parentElement) {
-      if (el.tagName === 'DETAILS') el.open = true;
-    }
-    card.scrollIntoView({block: 'nearest'});
-    card.classList.add('flash');
-    setTimeout(() => card.classList.remove('flash'), 1500);
-  }, true);
-}
-element.addEventListener('click', async (event) => {
-  const button = event.target.closest('button.full-article');
-  if (!button) return;
-  const box = button.nextElementSibling;
-  if (box.dataset.loaded) {
-    box.hidden = !box.hidden;
-  } else {
-    button.disabled = true;
-    box.innerHTML = await server.full_article(
-      {doc: button.dataset.doc, marks: button.dataset.marks});
-    box.dataset.loaded = '1';
-    box.hidden = false;
-    button.disabled = false;
-  }
-  button.textContent = box.hidden ? 'Xem toàn bài' : 'Thu gọn bài';
-  button.setAttribute('aria-expanded', String(!box.hidden));
-});
-"""
-
-
-class Ingestion:
-    """Background work on the index so the page opens and answers at once: the first-start
-    ingest of the corpus, then vectors for whatever the committed snapshot lacks (after that
-    ingest, an upload, or a build killed earlier). Its progress is what the status line shows."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
-        self._again = False
-        self.stage: tuple[str, int, int] | None = None
-        self.error: str | None = None
-
-    @property
-    def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
-
-    def start(self, assistant: Assistant, root: Path | None = None) -> None:
-        """Ingest `root` (lexical search works as soon as it is committed), then build vectors;
-        with no root, only build vectors. A call while running makes the builder look again."""
-        with self._lock:
-            if self.running:
-                self._again = True
-                return
-            self.stage = ("load", 0, 0) if root is not None else ("embed", 0, 0)
-            self._thread = threading.Thread(target=self._run, args=(assistant, root), daemon=True)
-            self._thread.start()
-
-    def join(self, timeout: float | None = None) -> None:
-        if self._thread is not None:
-            self._thread.join(timeout)
-
-    def _progress(self, stage: str, done: int, total: int) -> None:
-        with self._lock:
-            self.stage = (stage, done, total)
-
-    def _run(self, assistant: Assistant, root: Path | None) -> None:
-        try:
-            if root is not None:
-                report = assistant.store.sync(root, progress=self._progress, vectors=False)
-                for doc_id, reason in report.errors:
-                    log.warning("Bỏ qua %s: %s", doc_id, reason)
-            while True:
-                assistant.build_vectors(self._progress)
-                with self._lock:
-                    if not self._again:
-                        self.stage = None
-                        return
-                    self._again = False
-        except Exception as exc:  # shown on the status line; the page keeps working
-            log.exception("Nạp kho tài liệu thất bại")
-            self.error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        finally:
-            with self._lock:
-                self.stage = None
-
-    def current(self) -> tuple[str, int, int] | None:
-        with self._lock:
-            return self.stage if self.running else None
-
 
 class ChatPage:
     """The page's event handlers; `create_app` wires them, tests call them directly."""
@@ -181,13 +46,11 @@ class ChatPage:
         self,
         assistant: Assistant,
         *,
-        ingestion: Ingestion | None = None,
         max_upload_bytes: int = ui.MAX_UPLOAD_BYTES,
         max_feedback_bytes: int = MAX_FEEDBACK_BYTES,
     ) -> None:
         self.assistant = assistant
         self.settings = assistant.settings
-        self.ingestion = ingestion or Ingestion()
         self.max_upload_bytes = max_upload_bytes
         self.max_feedback_bytes = max_feedback_bytes
         self.feedback_path = Path(self.settings.data_dir) / "feedback.jsonl"
@@ -195,28 +58,22 @@ class ChatPage:
 
     # -- status and document list -------------------------------------------------------------
     def status(self) -> str:
-        return ui.status_html(
-            self.assistant.status(),
-            requested_model=self.settings.embedding_model,
-            indexing=self.ingestion.current(),
-            error=self.ingestion.error,
-        )
+        return ui.status_html(self.assistant.status())
 
     def library(self) -> tuple[str, dict, dict]:
         """Document table, removal picker choices, outlet filter choices."""
-        documents = self.assistant.store.documents()
-        outlets = sorted({d["outlet"] for d in documents if d.get("outlet")})
+        documents = self.assistant.documents()
         return (
             ui.documents_html(documents),
             gr.update(choices=ui.document_choices(documents), value=[]),
-            gr.update(choices=[("Tất cả", "")] + [(o, o) for o in outlets]),
+            gr.update(choices=ui.outlet_choices(documents)),
         )
 
     def poll(self):
         """Timer tick and page load: status, document list, and whether to keep polling (while
         the corpus is ingested or vectors are still being built)."""
-        building = self.ingestion.running or self.assistant.status().get("vectors_pending", 0) > 0
-        return (self.status(), gr.Timer(active=building), *self.library())
+        status = self.assistant.status()
+        return (ui.status_html(status), gr.Timer(active=status.busy), *self.library())
 
     # -- chat ---------------------------------------------------------------------------------
     def respond(self, question, chat, turns, mode, k, date_from, date_to, outlet):
@@ -225,8 +82,6 @@ class ChatPage:
         chat, turns = list(chat or []), list(turns or [])
         try:
             filters = ui.parse_filters(date_from, date_to, outlet)
-            if self.ingestion.running and not self.assistant.store.snapshot.chunks:
-                raise QueryError("Kho tài liệu đang được nạp; hãy hỏi lại sau giây lát.")
             events = self.assistant.stream(
                 question or "",
                 [(t.question, t.answer.text) for t in turns],
@@ -292,13 +147,12 @@ class ChatPage:
     def full_article(self, doc_id: str, marks: str) -> str:
         """The cleaned text of an indexed document (never of an arbitrary path), escaped: its
         title and body, without the share buttons, bylines and captions the file also holds."""
-        record = self.assistant.store.snapshot.docs.get(str(doc_id))
-        if not record or not record.get("source"):
-            return '<p class="muted">Không tìm thấy bài viết trong chỉ mục.</p>'
         try:
-            article = load_document(Path(record["source"]), Path(record.get("root") or "."))
-        except (DocumentError, OSError) as exc:
+            article = self.assistant.article(str(doc_id))
+        except DocumentError as exc:
             return f'<p class="muted">Không đọc được bài viết: {ui.escape(str(exc))}</p>'
+        if article is None:
+            return '<p class="muted">Không tìm thấy bài viết trong chỉ mục.</p>'
         at = article.text.find(article.title) if article.title else -1
         title = [(at, at + len(article.title))] if at >= 0 else []
         return ui.article_html(article.text, ui.parse_marks(marks), [*title, *article.body])
@@ -306,65 +160,20 @@ class ChatPage:
     # -- uploads and removal ------------------------------------------------------------------
     def upload(self, files, progress=gr.Progress()):  # noqa: B008 - Gradio injects it
         """Copy accepted files into the corpus folder and index just those; one line per file."""
-        results: dict[str, ui.UploadResult] = {}
-        accepted: list[tuple[str, Path]] = []
-        corpus = Path(self.settings.corpus_dir).resolve()
-        corpus.mkdir(parents=True, exist_ok=True)
-        for i, item in enumerate(files or []):
-            source = Path(item if isinstance(item, (str, os.PathLike)) else item.name)
-            name = source.name
-            key = f"{i}:{name}"
-            try:
-                safe = ui.check_upload(name, source.stat().st_size, self.max_upload_bytes)
-                load_document(source, source.parent)  # unreadable files never reach the corpus
-            except (ui.UploadError, DocumentError, OSError) as exc:
-                results[key] = ui.UploadResult(name, False, str(exc))
-                continue
-            target = corpus / safe
-            if target.resolve().parent != corpus:
-                results[key] = ui.UploadResult(name, False, "tên tệp không hợp lệ")
-                continue
-            _copy_atomic(source, target)
-            accepted.append((key, target))
-            results[key] = ui.UploadResult(name, True, "")
-        if accepted:
-            before = {d: r.get("hash") for d, r in self.assistant.store.snapshot.docs.items()}
 
-            def report_progress(stage: str, done: int, total: int) -> None:
-                progress(
-                    ui.progress_fraction(stage, done, total),
-                    desc=ui.progress_text(stage, done, total),
-                )
+        def report_progress(stage: str, done: int, total: int) -> None:
+            progress(
+                ui.progress_fraction(stage, done, total),
+                desc=ui.progress_text(stage, done, total),
+            )
 
-            try:
-                report = self.assistant.store.sync(
-                    corpus,
-                    paths=[t for _, t in accepted],
-                    delete_missing=False,
-                    progress=report_progress,
-                    vectors=False,
-                )
-                errors = dict(report.errors)
-                self.ingestion.start(self.assistant)  # vectors follow in the background
-            except StoreError as exc:
-                errors = {t.name: str(exc) for _, t in accepted}
-            after = self.assistant.store.snapshot.docs
-            for key, target in accepted:
-                doc_id = target.relative_to(corpus).as_posix()
-                name = results[key].name
-                if doc_id in errors or doc_id not in after:
-                    reason = errors.get(doc_id, "không nạp được")
-                    results[key] = ui.UploadResult(name, False, reason)
-                    continue
-                chunks = len(after[doc_id]["chunks"])
-                if doc_id not in before:
-                    message = f"đã thêm thành {doc_id} ({chunks} đoạn)"
-                elif before[doc_id] != after[doc_id].get("hash"):
-                    message = f"đã cập nhật {doc_id} ({chunks} đoạn)"
-                else:
-                    message = f"không đổi, đã có trong chỉ mục ({doc_id})"
-                results[key] = ui.UploadResult(name, True, message)
-        return (ui.upload_results_html(list(results.values())), self.status(), *self.library())
+        paths = [Path(f if isinstance(f, (str, os.PathLike)) else f.name) for f in files or []]
+        outcomes = self.assistant.add_files(
+            [(p.name, p) for p in paths],
+            max_bytes=self.max_upload_bytes,
+            progress=report_progress,
+        )
+        return (ui.upload_results_html(outcomes), self.status(), *self.library())
 
     def remove(self, doc_ids):
         """Take documents out of the index; their files stay in the corpus folder."""
@@ -372,7 +181,7 @@ class ChatPage:
         if not doc_ids:
             message = _notice("Chọn ít nhất một tài liệu để gỡ.")
         else:
-            report = self.assistant.store.remove(doc_ids)
+            report = self.assistant.remove(doc_ids)
             message = (
                 f"Đã gỡ {report.deleted} tài liệu khỏi chỉ mục "
                 "(tệp vẫn nằm trong thư mục kho tài liệu)."
@@ -390,17 +199,6 @@ def _notice(message: str, *, error: bool = True) -> str:
     return f'<span class="{css}">{ui.escape(message)}</span>'
 
 
-def _copy_atomic(source: Path, target: Path) -> None:
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".upload-")
-    os.close(fd)
-    try:
-        shutil.copyfile(source, tmp)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 CONCURRENT_CHATS = 8
 
 
@@ -412,24 +210,25 @@ def create_app(
 ) -> gr.Blocks:
     """The page around `assistant`. With `ingest_on_start` and an empty index, the corpus
     folder is ingested in the background while the page already answers requests."""
-    ingestion = Ingestion()
-    if ingest_on_start and not assistant.store.snapshot.chunks:
-        ingestion.start(assistant, Path(assistant.settings.corpus_dir))
-    elif assistant.status()["vectors_pending"]:
-        ingestion.start(assistant)
-    page = ChatPage(assistant, ingestion=ingestion, max_upload_bytes=max_upload_bytes)
+    assistant.start_background(ingest_corpus=ingest_on_start)
+    page = ChatPage(assistant, max_upload_bytes=max_upload_bytes)
     settings = assistant.settings
 
     def full_article(request: dict) -> str:  # a server function gets one JSON argument
         request = request if isinstance(request, dict) else {}
         return page.full_article(str(request.get("doc", "")), str(request.get("marks", "")))
 
-    # Not gr.ChatInterface: its single output cannot also fill the sources panel, and its
-    # retry/undo buttons would bypass the per-answer ids that feedback is keyed by.
+    # Not gr.ChatInterface (Gradio 6.31), though its additional_outputs could fill the sources
+    # panel: it always wires retry and undo, which rewrite the chat without the turns that
+    # number the source cards and key the one vote per answer; its textbox sits inside it, so on
+    # a phone the sources could not come between the answer and the question box; and it shows
+    # the question before the handler runs, so a refused question or filter leaves the chat
+    # untouched only through its validator, whose message is not the notice line that offers
+    # "Bỏ bộ lọc".
     with gr.Blocks(title="Hỏi đáp tài liệu", analytics_enabled=False) as app:
         gr.Markdown("## Hỏi đáp tài liệu tiếng Việt")
         status = gr.HTML(page.status(), elem_id="status", js_on_load=None)
-        timer = gr.Timer(1.0, active=ingestion.running)
+        timer = gr.Timer(1.0, active=assistant.status().busy)
         turns = gr.State([])
         # Chat and sources share a row: side by side on a laptop; on a phone the row wraps
         # and the sources come right under the answer, before the question box.
@@ -549,39 +348,6 @@ def page_options(max_upload_bytes: int = ui.MAX_UPLOAD_BYTES) -> dict:
 
 LOGIN_PATH = "/dang-nhap"
 LOGOUT_PATH = "/dang-xuat"
-SESSION_COOKIE = "hoi_dap_phien"
-
-
-class Sessions:
-    """Who may use the page (RAG_AUTH) and the browsers that have logged in: a random token
-    per login, kept in memory, so a restart logs everyone out."""
-
-    def __init__(self, users: list[tuple[str, str]]) -> None:
-        self._users = dict(users)
-        self._tokens: dict[str, str] = {}
-        self._lock = threading.Lock()
-
-    def login(self, username: str, password: str) -> str | None:
-        """A new session token for a right name and password, else None."""
-        expected = self._users.get(username.strip())
-        # compare_digest on the password even for an unknown name: the time taken does not
-        # tell which names exist.
-        ok = hmac.compare_digest(password.encode(), (expected or "\0").encode())
-        if expected is None or not ok:
-            return None
-        token = secrets.token_urlsafe(32)
-        with self._lock:
-            self._tokens[token] = username.strip()
-        return token
-
-    def logout(self, token: str | None) -> None:
-        with self._lock:
-            self._tokens.pop(token or "", None)
-
-    def user(self, request: Request) -> str | None:
-        """The logged-in user of a request, or None (Gradio then answers 401)."""
-        with self._lock:
-            return self._tokens.get(request.cookies.get(SESSION_COOKIE, ""))
 
 
 def create_server(

@@ -120,7 +120,7 @@ def evaluate(args, settings: Settings, dataset: str, corpus: Path, questions) ->
     with isolated_assistant(settings, corpus, progress=update) as indexed:
         close()
         assistant = indexed.assistant
-        n_documents = len(assistant.store.snapshot.docs)
+        n_documents = assistant.status().documents
         for mode in modes:
             with tqdm(
                 total=len(questions), desc=f"Hỏi ({mode})", leave=False, file=sys.stderr

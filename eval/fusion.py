@@ -18,6 +18,7 @@ from pathlib import Path
 from eval import metrics
 from eval.questions import Question
 from rag.fusion import FusionWeights, linear_fusion
+from rag.retrieval import Rankings
 from rag.text import fold
 
 WEIGHTS = tuple(round(0.1 * i, 1) for i in range(11))
@@ -27,38 +28,30 @@ POOL = 80
 
 
 @dataclass(frozen=True)
-class Rankings:
+class Ranked:
     """One question's two rankings over the chunks of the snapshot, and its gold documents."""
 
-    lexical: list[tuple[int, float]]
-    dense: list[tuple[int, float]]
+    rankings: Rankings
     gold: tuple[str, ...]
 
 
-def rankings(assistant, questions: Sequence[Question], fold_questions: bool) -> list[Rankings]:
-    retriever = assistant.retriever
-    snapshot = assistant.store.snapshot
-    out = []
-    for q in questions:
-        text = fold(q.question) if fold_questions else q.question
-        out.append(
-            Rankings(
-                retriever._lexical(snapshot, text, POOL, None),
-                retriever._dense(snapshot, text, POOL, None),
-                q.doc_ids,
-            )
+def rankings(assistant, questions: Sequence[Question], fold_questions: bool) -> list[Ranked]:
+    return [
+        Ranked(
+            assistant.rankings(fold(q.question) if fold_questions else q.question, POOL),
+            q.doc_ids,
         )
-    return out
+        for q in questions
+    ]
 
 
-def hits(assistant, ranked: Sequence[Rankings], dense_weight: float) -> tuple[float, float]:
+def hits(ranked: Sequence[Ranked], dense_weight: float) -> tuple[float, float]:
     """(hit@1, hit@5) of the documents ranked by fusing with this dense weight."""
-    chunks = assistant.store.snapshot.chunks
     weights = FusionWeights(lexical=1.0 - dense_weight, dense=dense_weight)
     at1 = at5 = 0.0
     for r in ranked:
-        fused = linear_fusion(r.lexical, r.dense, weights)[:CHUNKS]
-        documents = metrics.ranked_documents(chunks[pos].doc_id for pos, _ in fused)
+        fused = linear_fusion(r.rankings.lexical, r.rankings.dense, weights)[:CHUNKS]
+        documents = metrics.ranked_documents(r.rankings.doc_ids[pos] for pos, _ in fused)
         at1 += metrics.hit_at(documents, r.gold, 1)
         at5 += metrics.hit_at(documents, r.gold, 5)
     return at1 / len(ranked), at5 / len(ranked)
@@ -76,12 +69,10 @@ def run(args, settings) -> int:
         questions = [q for q in write_corpus(data, corpus) if q.answerable]
         with isolated_assistant(settings, corpus) as indexed:
             assistant = indexed.assistant
-            model = assistant.store.embedder.name
+            model = assistant.status().embedding_model
             accented = rankings(assistant, questions, fold_questions=False)
             folded = rankings(assistant, questions, fold_questions=True)
-            rows = [
-                (w, *hits(assistant, accented, w), *hits(assistant, folded, w)) for w in WEIGHTS
-            ]
+            rows = [(w, *hits(accented, w), *hits(folded, w)) for w in WEIGHTS]
     half = f", half {args.half}" if args.half else ""
     print(f"{args.file.name}{half}: {len(questions)} questions, embedder {model}")
     print("dense_w  hit@1   hit@5   | no diacritics: hit@1   hit@5")

@@ -110,22 +110,22 @@ def isolated_assistant(
     settings: Settings, corpus: Path, progress: Progress | None = None
 ) -> Iterator[Indexed]:
     """An `Assistant` over `corpus`, indexed in a temporary data folder removed afterwards."""
-    from rag.chain import Assistant
+    from rag.assistant import Assistant
 
     with tempfile.TemporaryDirectory(prefix="rag-eval-") as tmp:
         isolated = replace(settings, data_dir=Path(tmp) / "data", corpus_dir=Path(corpus))
         assistant = Assistant.from_settings(isolated)
-        report = assistant.store.sync(Path(corpus), progress=progress)
-        for path, reason in report.errors:
-            print(f"Bỏ qua {path}: {reason}", file=sys.stderr)
-        yield Indexed(assistant, tuple(report.errors))
+        ingested = assistant.ingest(Path(corpus), progress=progress)
+        for f in ingested.refused:
+            print(f"Bỏ qua {f.name}: {f.reason}", file=sys.stderr)
+        yield Indexed(assistant, tuple((f.name, f.reason) for f in ingested.refused))
 
 
 def document_ranking(assistant, question: str, mode: str) -> tuple[str, ...]:
     """Documents in the order their best chunk is retrieved, at least ten when the corpus has."""
     k = RANKING_CHUNKS
     while True:
-        hits = assistant.retriever.search(question, k=k, mode=mode)
+        hits = assistant.search(question, k=k, mode=mode)
         ranked = metrics.ranked_documents(h.chunk.doc_id for h in hits)
         if len(ranked) >= RANKING_DEPTH or len(hits) < k or k >= RANKING_CHUNKS_MAX:
             return tuple(ranked)

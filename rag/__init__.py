@@ -1,20 +1,23 @@
 """Question answering with verified citations over Vietnamese articles.
 
-`rag.Assistant` is the public entry point; it is imported on first use so that `python -m rag`
-and the tests start without loading models they do not need.
+`rag.Assistant` is the public entry point, and the values it hands out are public types: `Answer`,
+`Citation`, `FileOutcome`, `Ingested`, `DocumentInfo`, `Status`. Everything is imported on first
+use so that `python -m rag` and the tests start without loading models they do not need.
 """
 
 from __future__ import annotations
 
-__all__ = ["Assistant", "Answer", "Citation", "Settings"]
+_TYPES = ("Answer", "Citation", "DocumentInfo", "FileOutcome", "Ingested", "Status")
+
+__all__ = ["Assistant", "Settings", *_TYPES]
 
 
 def __getattr__(name: str):
     if name == "Assistant":
-        from rag.chain import Assistant
+        from rag.assistant import Assistant
 
         return Assistant
-    if name in ("Answer", "Citation"):
+    if name in _TYPES:
         from rag import types
 
         return getattr(types, name)

@@ -81,52 +81,48 @@ def _print_json(payload) -> None:
 
 
 def cmd_ingest(args, settings: Settings) -> int:
-    from embeddings import load_embedder
-    from rag.store import Store
+    from rag.assistant import Assistant
 
     path = Path(args.path) if args.path else Path(settings.corpus_dir)
     if not path.exists():
         raise UsageError(f"Không tìm thấy đường dẫn: {path}")
     if args.rebuild and not path.is_dir():
         raise UsageError(f"--rebuild cần một thư mục: {path}")
-    # Not Retriever.from_settings: a rebuild must not open the store it is replacing.
-    store = Store(settings, load_embedder(settings.embedding_model))
+    # Not repaired on opening: a rebuild must not open the store it is replacing, and a sync
+    # repairs what it reads itself.
+    assistant = Assistant.from_settings(settings, repair=False)
     update, close = progress_bars()
     try:
         # The snapshot is committed (and searchable) before the vectors are embedded: a kill
         # during the progress bar loses no finished vector, and the next ingest resumes.
-        report = (
-            store.rebuild(path, progress=update)
-            if args.rebuild
-            else store.sync(path, progress=update)
-        )
+        ingested = assistant.ingest(path, rebuild=args.rebuild, progress=update)
     finally:
         close()
-    payload = report.to_json()
+    report = ingested.report
     if args.json:
-        _print_json(payload)
+        _print_json(report.to_json())
     else:
         print(
             f"Thêm {report.added}, cập nhật {report.updated}, xoá {report.deleted}, "
             f"giữ nguyên {report.unchanged} tài liệu; chỉ mục có {report.chunks} đoạn."
         )
-        for p, reason in report.errors:
-            print(f"Bỏ qua {p}: {reason}", file=sys.stderr)
+    for f in ingested.refused:
+        print(f"Bỏ qua {f.name}: {f.reason}", file=sys.stderr)
     succeeded = report.added + report.updated + report.deleted + report.unchanged
     if not succeeded:
-        if not report.errors:
+        if not ingested.refused:
             print(f"Không có tệp nào được hỗ trợ trong {path}.", file=sys.stderr)
         return 2
     return 0
 
 
 def cmd_remove(args, settings: Settings) -> int:
-    from embeddings import load_embedder
-    from rag.store import Store
+    from rag.assistant import Assistant
 
-    store = Store(settings, load_embedder(settings.embedding_model))
-    unknown = [d for d in args.doc_ids if d not in store.snapshot.docs]
-    report = store.remove(args.doc_ids)
+    assistant = Assistant.from_settings(settings, repair=False)
+    indexed = {d.doc_id for d in assistant.documents()}
+    unknown = [d for d in args.doc_ids if d not in indexed]
+    report = assistant.remove(args.doc_ids)
     if args.json:
         _print_json(report.to_json())
     else:
@@ -136,15 +132,22 @@ def cmd_remove(args, settings: Settings) -> int:
     return 2 if unknown and not report.deleted else 0
 
 
+def _indexed_assistant(settings: Settings):
+    """The assistant, or UsageError when its index holds nothing to search."""
+    from rag.assistant import Assistant
+
+    assistant = Assistant.from_settings(settings)
+    if not assistant.status().chunks:
+        raise UsageError("Chỉ mục trống: hãy chạy `python -m rag ingest` trước.")
+    return assistant
+
+
 def cmd_search(args, settings: Settings) -> int:
-    from rag.retrieval import Retriever, check_query
+    from rag.retrieval import check_query
 
     question = check_query(args.question)
     filters = _filters(args)
-    retriever = Retriever.from_settings(settings)
-    if not retriever.store.snapshot.chunks:
-        raise UsageError("Chỉ mục trống: hãy chạy `python -m rag ingest` trước.")
-    hits = retriever.search(question, k=args.k, mode=args.mode, filters=filters)
+    hits = _indexed_assistant(settings).search(question, k=args.k, mode=args.mode, filters=filters)
     if args.json:
         _print_json(
             [
@@ -174,15 +177,13 @@ def cmd_search(args, settings: Settings) -> int:
 
 
 def cmd_ask(args, settings: Settings) -> int:
-    from rag.chain import Assistant, Reset
+    from rag.assistant import Reset
     from rag.retrieval import check_query
     from rag.types import Answer
 
     question = check_query(args.question)
     filters = _filters(args)
-    assistant = Assistant.from_settings(settings)
-    if not assistant.store.snapshot.chunks:
-        raise UsageError("Chỉ mục trống: hãy chạy `python -m rag ingest` trước.")
+    assistant = _indexed_assistant(settings)
     answer = None
     for event in assistant.stream(question, k=args.k, mode=args.mode, filters=filters):
         if isinstance(event, Reset):
@@ -204,22 +205,22 @@ def cmd_ask(args, settings: Settings) -> int:
 
 
 def cmd_info(args, settings: Settings) -> int:
-    from rag.chain import Assistant
+    from rag.assistant import Assistant
 
-    assistant = Assistant.from_settings(settings)
-    payload = assistant.status()
-    loaded = assistant.store.embedder
+    status = Assistant.from_settings(settings).status()
     if args.json:
-        _print_json(payload)
+        _print_json(status.to_json())
     else:
-        model = loaded.name + (
-            f" (thay cho {settings.embedding_model}, không tải được)" if loaded.fallback else ""
+        model = status.embedding_model + (
+            f" (thay cho {status.requested_model}, không tải được)"
+            if status.embedding_fallback
+            else ""
         )
-        print(f"Tài liệu: {payload['documents']}, đoạn: {payload['chunks']}")
-        print(f"Mô hình nhúng: {model}; còn {payload['vectors_pending']} đoạn chờ nhúng")
-        print(f"Chỉ mục phản ánh thư mục: {payload['corpus'] or 'chưa nạp thư mục nào'}")
-        print(f"LLM: {payload['llm'] or 'không (trả lời trích xuất)'}")
-        print(f"Chế độ tìm kiếm: {payload['retrieval_mode']}; dữ liệu: {payload['data_dir']}")
+        print(f"Tài liệu: {status.documents}, đoạn: {status.chunks}")
+        print(f"Mô hình nhúng: {model}; còn {status.vectors_pending} đoạn chờ nhúng")
+        print(f"Chỉ mục phản ánh thư mục: {status.corpus or 'chưa nạp thư mục nào'}")
+        print(f"LLM: {status.llm or 'không (trả lời trích xuất)'}")
+        print(f"Chế độ tìm kiếm: {status.retrieval_mode}; dữ liệu: {status.data_dir}")
     return 0
 
 

@@ -1,4 +1,4 @@
-"""The question-answering chain and `Assistant`, the one object the page, CLI and eval use.
+"""The question-answering chain under `rag.Assistant` (rag/assistant.py).
 
 In: a question and the conversation so far. Out: a streamed `Answer` (text deltas, then the
 answer with verified citations): standalone question -> retrieval -> extractive or LLM answer ->
@@ -26,7 +26,6 @@ from rag.answer import (
     _spans,
     abstention,
     idf_from_counts,
-    question_kind,
     verify_citations,
 )
 from rag.config import Settings
@@ -219,8 +218,8 @@ def _previous_person(prev_q: str, prev_a: str) -> str | None:
 # ---------------------------------------------------------------------------------------------
 
 
-class Assistant:
-    """ask() and stream() over one store; the LLM is used when configured and reachable."""
+class Chain:
+    """ask() and stream() over one retriever; the LLM is used when configured and reachable."""
 
     def __init__(self, settings: Settings, retriever: Retriever, llm=None):
         self.settings = settings
@@ -230,35 +229,9 @@ class Assistant:
         )
         self._prepare = RunnableLambda(self._condense) | RunnableLambda(self._retrieve)
 
-    @classmethod
-    def from_settings(cls, settings: Settings | None = None) -> Assistant:
-        settings = settings or Settings.from_env()
-        return cls(settings, Retriever.from_settings(settings))
-
     @property
     def store(self):
         return self.retriever.store
-
-    def status(self) -> dict:
-        """What runs: the contract of `python -m rag info`."""
-        loaded = self.store.embedder
-        snapshot = self.store.snapshot
-        return {
-            "documents": len(snapshot.docs),
-            "chunks": len(snapshot.chunks),
-            "embedding_model": loaded.name,
-            "embedding_fallback": loaded.fallback,
-            "llm": self.settings.llm_display if self.llm is not None else None,
-            "retrieval_mode": self.settings.retrieval_mode,
-            "data_dir": str(self.settings.data_dir),
-            "vectors_pending": self.store.vectors_pending(),
-            "corpus": snapshot.root,
-        }
-
-    def build_vectors(self, progress=None) -> int:
-        """Embed what the committed snapshot holds and Chroma lacks (see `Store.build_vectors`);
-        questions keep being answered meanwhile, with dense scores for what has vectors."""
-        return self.store.build_vectors(progress)
 
     def ask(
         self,
@@ -421,4 +394,4 @@ class Assistant:
         return cosine
 
 
-__all__ = ["Assistant", "Delta", "Reset", "redact", "rewrite_follow_up", "question_kind"]
+__all__ = ["Chain", "Delta", "Reset", "make_llm", "redact", "rewrite_follow_up"]

@@ -1,6 +1,6 @@
 """Retrieval modes over the store: dense (Chroma), lexical (BM25) and hybrid (linear fusion whose
 weights depend on the question and the embedder, `rag.fusion`), an optional cross-encoder
-reranker, metadata filters, and a LangChain `BaseRetriever` face.
+reranker, and metadata filters.
 
 In: a question (as typed: accents, old or new tone marks, or none) and `Filters`.
 Out: `Hit`s ranked best first, each holding an original-text `Chunk` of the current snapshot.
@@ -10,11 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
-
-from langchain_core.callbacks import CallbackManagerForRetrieverRun
-from langchain_core.documents import Document
-from langchain_core.retrievers import BaseRetriever
-from pydantic import ConfigDict
+from dataclasses import dataclass
 
 from rag.config import RETRIEVAL_MODES, Settings
 from rag.errors import QueryError
@@ -52,6 +48,16 @@ def check_query(query: str | None) -> str:
     if not _WORD_CHAR.search(_CITATION_MARKER.sub(" ", text)):
         raise QueryError("Câu hỏi chỉ có dấu câu hoặc số trích dẫn như [1]: hãy hỏi lại bằng lời.")
     return text
+
+
+@dataclass(frozen=True)
+class Rankings:
+    """One question's lexical and dense rankings, as hybrid mode fuses them: (position, score)
+    pairs over `doc_ids`, the document of each chunk of the snapshot they were made on."""
+
+    lexical: list[tuple[int, float]]
+    dense: list[tuple[int, float]]
+    doc_ids: tuple[str, ...]
 
 
 class Retriever:
@@ -111,6 +117,16 @@ class Retriever:
             for rank, (pos, score) in enumerate(ranked[:k], 1)
         ]
 
+    def rankings(self, query: str, n: int) -> Rankings:
+        """Both rankings of `query`, `n` deep, over one snapshot (for tuning the fusion)."""
+        query = check_query(query)
+        snapshot = self.store.snapshot
+        return Rankings(
+            self._lexical(snapshot, query, n, None),
+            self._dense(snapshot, query, n, None),
+            tuple(c.doc_id for c in snapshot.chunks),
+        )
+
     def fusion(self, query: str) -> FusionWeights:
         """The hybrid weights for `query` with this store's embedder (RAG_HYBRID_WEIGHTS wins)."""
         return fusion_weights(query, self.store.embedder.name, self.settings.fusion_override)
@@ -163,39 +179,3 @@ class Retriever:
             key=lambda item: -item[1],
         )
         return order
-
-
-def hit_to_document(hit: Hit) -> Document:
-    c = hit.chunk
-    return Document(
-        page_content=c.text,
-        id=c.chunk_id,
-        metadata={
-            "chunk_id": c.chunk_id,
-            "doc_id": c.doc_id,
-            "title": c.title,
-            "outlet": c.outlet,
-            "date": c.date,
-            "start": c.start,
-            "end": c.end,
-            "score": hit.score,
-            "rank": hit.rank,
-        },
-    )
-
-
-class LangChainRetriever(BaseRetriever):
-    """The `BaseRetriever` face of `Retriever`, for LangChain chains."""
-
-    model_config = ConfigDict(arbitrary_types_allowed=True)
-
-    retriever: Retriever
-    k: int | None = None
-    mode: str | None = None
-    filters: Filters | None = None
-
-    def _get_relevant_documents(
-        self, query: str, *, run_manager: CallbackManagerForRetrieverRun
-    ) -> list[Document]:
-        hits = self.retriever.search(query, k=self.k, mode=self.mode, filters=self.filters)
-        return [hit_to_document(h) for h in hits]

@@ -2,13 +2,15 @@
 
 In: nothing but the standard library and `rag.dates`. Out: frozen dataclasses: an `Article`
 (a loaded file), its `Chunk`s, `Filters` on metadata, retrieval `Hit`s, an `Answer` with its
-`Citation`s, and an `IngestReport`. Never: behaviour beyond (de)serialising these values, or an
-import of a stage module (so `rag/ui.py` loads no search library by importing them).
+`Citation`s, an `IngestReport` with its per-file `FileOutcome`s, the indexed `DocumentInfo`s and
+the assistant's `Status`. Never: behaviour beyond (de)serialising these values, or an
+import of a stage module (so `rag.ui` loads no search library by importing them).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 from rag.dates import date_to_int
 
@@ -218,4 +220,80 @@ class IngestReport:
             "unchanged": self.unchanged,
             "chunks": self.chunks,
             "errors": [{"path": p, "reason": r} for p, r in self.errors],
+        }
+
+
+# What an ingest did with one file: added, updated (its content changed), unchanged, or refused.
+Outcome = Literal["added", "updated", "unchanged", "refused"]
+
+
+@dataclass(frozen=True)
+class FileOutcome:
+    """One file of an ingest or an upload, as the page and the CLI report it."""
+
+    name: str  # as the user gave it: an upload's own file name, or the path under the folder
+    status: Outcome
+    doc_id: str | None = None  # its id in the index (None when refused before it got one)
+    chunks: int = 0
+    reason: str = ""  # why it was refused, one Vietnamese line
+
+
+@dataclass(frozen=True)
+class Ingested:
+    """An ingest: the counts of the `ingest --json` contract and each file's outcome."""
+
+    report: IngestReport
+    files: tuple[FileOutcome, ...]
+
+    @property
+    def refused(self) -> tuple[FileOutcome, ...]:
+        return tuple(f for f in self.files if f.status == "refused")
+
+
+@dataclass(frozen=True)
+class DocumentInfo:
+    """One indexed document, as the document list shows it."""
+
+    doc_id: str
+    title: str
+    outlet: str | None
+    date: str | None
+    chunks: int
+
+
+@dataclass(frozen=True)
+class Status:
+    """What runs and how far the index is: `python -m rag info` and the page's status line."""
+
+    documents: int
+    chunks: int
+    embedding_model: str  # the model actually embedding
+    embedding_fallback: bool
+    vectors_pending: int
+    llm: str | None  # the LLM's model and endpoint, never its credentials
+    retrieval_mode: str
+    data_dir: str
+    corpus: str | None  # the folder the index mirrors
+    requested_model: str = ""  # RAG_EMBEDDING_MODEL, which a fallback replaces
+    embedding_reason: str = ""  # one line: which model embeds and why (a fallback's cause)
+    indexing: tuple[str, int, int] | None = None  # a background ingest's (stage, done, total)
+    error: str | None = None  # why the last background ingest failed
+
+    @property
+    def busy(self) -> bool:
+        """The index is still being built: documents loading or vectors being made."""
+        return self.indexing is not None or self.vectors_pending > 0
+
+    def to_json(self) -> dict:
+        """The `info --json` contract of DESIGN.md."""
+        return {
+            "documents": self.documents,
+            "chunks": self.chunks,
+            "embedding_model": self.embedding_model,
+            "embedding_fallback": self.embedding_fallback,
+            "llm": self.llm,
+            "retrieval_mode": self.retrieval_mode,
+            "data_dir": self.data_dir,
+            "vectors_pending": self.vectors_pending,
+            "corpus": self.corpus,
         }

@@ -11,7 +11,8 @@ import pytest
 
 from embeddings import load_embedder
 from rag.answer import ABSTAIN_TEXT, question_kind
-from rag.chain import Assistant, Delta, rewrite_follow_up
+from rag.assistant import Assistant
+from rag.chain import Delta, rewrite_follow_up
 from rag.config import Settings
 from rag.retrieval import Retriever
 from rag.store import Store

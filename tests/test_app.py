@@ -1,4 +1,4 @@
-"""The chat page without a browser: the formatting functions of rag/ui.py on the seeds' own text
+"""The chat page without a browser: the formatting functions of rag.ui on the seeds' own text
 (exact HTML), the page's handlers (`app.ChatPage`) over a real index of the seed corpus built
 with the offline embedder (with a scripted answer where the exact output is checked), the
 feedback log, and the login in front of the page."""
@@ -16,11 +16,11 @@ import pytest
 
 from app import SESSION_COOKIE, ChatPage, create_app, create_server
 from rag import ui
-from rag.chain import Assistant, Delta, Reset
+from rag.assistant import Assistant, Delta, Reset
 from rag.config import Settings
 from rag.errors import QueryError
 from rag.feedback import record_vote
-from rag.types import Answer, Citation, Filters
+from rag.types import Answer, Citation, DocumentInfo, FileOutcome, Filters, Status
 from tests.conftest import free_port
 
 QUESTION = "Ai là Trưởng Ban chỉ đạo Chương trình số 06-Ctr/ĐUK?"
@@ -251,19 +251,22 @@ def test_article_html_shows_only_the_given_ranges_and_the_cited_sentence():
 # Status line
 
 
-STATUS = {
-    "documents": 5,
-    "chunks": 50,
-    "embedding_model": "hashing",
-    "embedding_fallback": True,
-    "llm": None,
-    "retrieval_mode": "hybrid",
-    "data_dir": "data",
-}
+STATUS = Status(
+    documents=5,
+    chunks=50,
+    embedding_model="hashing",
+    embedding_fallback=True,
+    vectors_pending=0,
+    llm=None,
+    retrieval_mode="hybrid",
+    data_dir="data",
+    corpus=None,
+    requested_model="intfloat/multilingual-e5-base",
+)
 
 
 def test_status_is_one_plain_line_with_details_on_demand():
-    assert ui.status_html(STATUS, requested_model="intfloat/multilingual-e5-base") == (
+    assert ui.status_html(STATUS) == (
         '<details class="status"><summary title="Bấm để xem chi tiết">Trả lời bằng trích dẫn '
         "từ tài liệu · 5 tài liệu</summary><ul>"
         "<li>Câu trả lời: trích nguyên văn câu trong tài liệu (không dùng mô hình ngôn ngữ)</li>"
@@ -275,14 +278,14 @@ def test_status_is_one_plain_line_with_details_on_demand():
 
 
 def test_status_says_an_llm_answers_and_that_vectors_or_the_corpus_are_still_loading():
-    status = {
-        **STATUS,
-        "embedding_model": "intfloat/multilingual-e5-base",
-        "embedding_fallback": False,
-        "llm": "qwen2.5-7b-instruct",
-        "vectors_pending": 30,
-    }
-    line = ui.status_html(status, requested_model="intfloat/multilingual-e5-base")
+    status = replace(
+        STATUS,
+        embedding_model="intfloat/multilingual-e5-base",
+        embedding_fallback=False,
+        llm="qwen2.5-7b-instruct",
+        vectors_pending=30,
+    )
+    line = ui.status_html(status)
     assert line == (
         '<details class="status"><summary title="Bấm để xem chi tiết">Trả lời bằng mô hình '
         'ngôn ngữ · 5 tài liệu · <span class="busy">đang tạo vector</span></summary><ul>'
@@ -294,10 +297,7 @@ def test_status_says_an_llm_answers_and_that_vectors_or_the_corpus_are_still_loa
         "</ul></details>"
     )
     loading = ui.status_html(
-        {**STATUS, "documents": 0, "chunks": 0},
-        requested_model="hashing",
-        indexing=("embed", 256, 1000),
-        error="<hỏng>",
+        replace(STATUS, documents=0, chunks=0, indexing=("embed", 256, 1000), error="<hỏng>")
     )
     assert loading.startswith(
         '<details class="status"><summary title="Bấm để xem chi tiết">Trả lời bằng trích dẫn '
@@ -361,17 +361,15 @@ def test_check_upload_accepts_supported_file_under_the_limit():
 
 def test_upload_results_and_document_list_escape_names():
     results = [
-        ui.UploadResult("<img src=x onerror=alert(1)>.txt", False, "tệp rỗng"),
-        ui.UploadResult("bai.txt", True, "đã thêm thành bai.txt (1 đoạn)"),
+        FileOutcome("<img src=x onerror=alert(1)>.txt", "refused", reason="tệp rỗng"),
+        FileOutcome("bai.txt", "added", "bai.txt", 1),
     ]
     assert ui.upload_results_html(results) == (
         '<ul class="uploads"><li class="failed">✗ <code>&lt;img src=x onerror=alert(1)&gt;.txt'
         '</code>: tệp rỗng</li><li class="ok">✓ <code>bai.txt</code>: đã thêm thành bai.txt '
         "(1 đoạn)</li></ul>"
     )
-    documents = [
-        {"doc_id": "<x>.txt", "title": XSS, "outlet": None, "date": "2022-03-07", "chunks": 9}
-    ]
+    documents = [DocumentInfo("<x>.txt", XSS, None, "2022-03-07", 9)]
     assert ui.documents_html(documents) == (
         '<table class="documents"><thead><tr><th>Tiêu đề</th><th>Nguồn</th><th>Ngày</th>'
         "<th>Đoạn</th><th>Tệp</th></tr></thead><tbody><tr><td>&lt;script&gt;alert(1)"
@@ -459,7 +457,7 @@ def page(tmp_path, seed_corpus, monkeypatch):
     monkeypatch.setenv("RAG_EMBEDDING_MODEL", "hashing")
     monkeypatch.setenv("RAG_CORPUS_DIR", str(corpus))
     assistant = Assistant.from_settings(Settings.from_env(dotenv=None))
-    assistant.store.sync(corpus)
+    assistant.ingest(corpus)
     return ChatPage(assistant, max_upload_bytes=4096)
 
 
@@ -591,6 +589,29 @@ def test_bad_question_or_filter_is_one_line_and_leaves_the_chat(page):
     )
 
 
+def test_a_question_while_the_first_ingest_has_committed_nothing_is_asked_again_later(tmp_path):
+    import threading
+
+    assistant = Assistant.from_settings(Settings.from_env(dotenv=None))
+    page = ChatPage(assistant)
+    release = threading.Event()
+    assistant.background.start(lambda progress: release.wait(30))
+    try:
+        status = assistant.status()
+        assert (status.documents, status.indexing, status.busy) == (0, ("load", 0, 0), True)
+        [(chat, turns, _, notice, _)] = ask(page, QUESTION)
+        assert (chat, turns) == ([], [])
+        assert notice == (
+            '<span class="error">Kho tài liệu đang được nạp; hãy hỏi lại sau giây lát.</span>'
+        )
+    finally:
+        release.set()
+        assistant.background.join(30)
+    assert assistant.status().busy is False
+    [(chat, turns, _, notice, _)] = ask(page, QUESTION)
+    assert turns[0].answer.abstained and notice == ""
+
+
 def test_upload_indexes_good_files_and_reports_each_one(page, tmp_path, monkeypatch):
     incoming = tmp_path / "incoming"
     incoming.mkdir()
@@ -642,6 +663,26 @@ def test_upload_indexes_good_files_and_reports_each_one(page, tmp_path, monkeypa
     assert "86 lao động" in turns[0].answer.text
 
 
+def test_an_upload_over_the_size_limit_is_refused_before_it_is_read(page, tmp_path, monkeypatch):
+    import rag.assistant
+
+    read = []
+    load = rag.assistant.load_document
+    monkeypatch.setattr(
+        rag.assistant,
+        "load_document",
+        lambda path, root: read.append(path.name) or load(path, root),
+    )
+    big = tmp_path / "lon.md"
+    big.write_text("Bài dài\n\n" + "Hợp tác xã Bình Minh có 86 lao động. " * 150, "utf-8")
+    result, *_ = page.upload([str(big)], FakeProgress())
+    assert result == (
+        '<ul class="uploads"><li class="failed">✗ <code>lon.md</code>: tệp quá lớn (6.7 KB; '
+        "tối đa 4 KB)</li></ul>"
+    )
+    assert read == []
+
+
 def test_remove_takes_a_document_out_of_the_index(page):
     message, status, documents, removal, outlets = page.remove(["000_cc43d066e58669a5.txt"])
     assert message == ("Đã gỡ 1 tài liệu khỏi chỉ mục (tệp vẫn nằm trong thư mục kho tài liệu).")
@@ -684,6 +725,10 @@ def test_full_article_is_the_cleaned_article_and_served_only_for_indexed_documen
     assert html.count("phát biểu tại Hội nghị.") == 1
     assert page.full_article("../../etc/passwd", "") == (
         '<p class="muted">Không tìm thấy bài viết trong chỉ mục.</p>'
+    )
+    (Path(page.settings.corpus_dir) / "000_cc43d066e58669a5.txt").unlink()
+    assert page.full_article("000_cc43d066e58669a5.txt", "") == (
+        '<p class="muted">Không đọc được bài viết: không đọc được tệp: không tìm thấy tệp</p>'
     )
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from embeddings import load_embedder
-from rag.chain import Assistant
+from rag.assistant import Assistant
 from rag.config import Settings
 from rag.retrieval import Retriever
 from rag.store import Store

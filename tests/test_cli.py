@@ -213,3 +213,39 @@ def test_progress_off_a_terminal_is_plain_lines(capsys):
     assert captured.err == (
         "Đọc tệp: 0/8\nĐọc tệp: 2/8\nĐọc tệp: 4/8\nĐọc tệp: 6/8\nĐọc tệp: 8/8\nChỉ mục BM25: 1/1\n"
     )
+
+
+def test_cli_and_page_report_each_file_as_assistant_ingest_gives_it(run, monkeypatch):
+    from app import ChatPage
+    from rag import Assistant
+    from rag.config import Settings
+    from rag.types import FileOutcome
+
+    (run.corpus / "anh.txt").write_bytes(b"\x00\x01\x02\xff" * 100)
+    cli = run("ingest")
+    assert cli.returncode == 0
+    assert cli.stdout == "Thêm 5, cập nhật 0, xoá 0, giữ nguyên 0 tài liệu; chỉ mục có 50 đoạn.\n"
+    assert cli.stderr == "Bỏ qua anh.txt: không phải tệp văn bản\n"
+
+    # The same data folder, in this process: every file is now unchanged, the bad one refused.
+    monkeypatch.setenv("RAG_CORPUS_DIR", str(run.corpus))
+    assistant = Assistant.from_settings(Settings.from_env(dotenv=None))
+    seeds = sorted(p.name for p in run.corpus.glob("0*.txt"))
+    chunks = {d.doc_id: d.chunks for d in assistant.documents()}
+    assert assistant.ingest(run.corpus).files == (
+        *(FileOutcome(name, "unchanged", name, chunks[name]) for name in seeds),
+        FileOutcome("anh.txt", "refused", "anh.txt", reason="không phải tệp văn bản"),
+    )
+
+    # The page's upload of a new version of a seed file (one paragraph more, one passage more):
+    # updated, from the same outcomes.
+    edited = run.corpus.parent / seeds[4]
+    edited.write_text((run.corpus / seeds[4]).read_text("utf-8") + "\nĐoạn mới.\n", "utf-8")
+    page = ChatPage(assistant)
+    result, *_ = page.upload([str(edited), str(run.corpus / "anh.txt")])
+    assert result == (
+        f'<ul class="uploads"><li class="ok">✓ <code>{seeds[4]}</code>: đã cập nhật {seeds[4]} '
+        f'({chunks[seeds[4]] + 1} đoạn)</li><li class="failed">✗ <code>anh.txt</code>: không phải '
+        "tệp văn bản</li></ul>"
+    )
+    assistant.background.join(60)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from embeddings import load_embedder
-from rag.chain import Assistant
+from rag.assistant import Assistant
 from rag.collection import Catalog, answer_collection, display_date, question_date
 from rag.config import Settings
 from rag.foreign import NO_MODEL, NOTE, answer_foreign

@@ -11,7 +11,7 @@ import pytest
 
 from app import create_app
 from embeddings import load_embedder
-from rag.chain import Assistant
+from rag.assistant import Assistant
 from rag.config import Settings
 from rag.retrieval import Retriever
 from rag.store import Store
@@ -61,7 +61,7 @@ def test_twenty_simultaneous_chats_and_an_upload(tmp_path, corpus, monkeypatch):
     monkeypatch.setenv("RAG_EMBEDDING_MODEL", "hashing")
     monkeypatch.setenv("RAG_CORPUS_DIR", str(corpus))
     assistant = Assistant.from_settings(Settings.from_env(dotenv=None))
-    assistant.store.sync(corpus)
+    assistant.ingest(corpus)
     port = free_port()
     app = create_app(assistant)
     app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
@@ -108,7 +108,7 @@ def test_twenty_simultaneous_chats_and_an_upload(tmp_path, corpus, monkeypatch):
         for other_question, other_expected, _ in CHATS:
             if other_question != question:
                 assert other_expected not in answered and other_question not in sources, i
-    assert assistant.store.snapshot.docs.keys() >= {"hop-tac-xa.txt"}
+    assert "hop-tac-xa.txt" in {d.doc_id for d in assistant.documents()}
 
 
 def test_readers_never_see_a_half_built_index(tmp_path, corpus):
@@ -206,10 +206,11 @@ def test_page_answers_while_vectors_are_built_in_the_background(tmp_path, corpus
     """The page's first-start ingest commits the snapshot, then builds vectors in its thread;
     while the model is busy (held here) the status shows every passage pending and a question
     is answered from the lexical half; afterwards nothing is pending."""
-    from app import Ingestion
     from embeddings.hashing import HashingEmbeddings
 
-    settings = Settings.from_env(env={"RAG_DATA_DIR": str(tmp_path / "data")})
+    settings = Settings.from_env(
+        env={"RAG_DATA_DIR": str(tmp_path / "data"), "RAG_CORPUS_DIR": str(corpus)}
+    )
     assistant = Assistant(settings, Retriever(Store(settings, load_embedder("hashing")), settings))
     busy, release = threading.Event(), threading.Event()
     real = HashingEmbeddings.embed_array
@@ -221,18 +222,22 @@ def test_page_answers_while_vectors_are_built_in_the_background(tmp_path, corpus
         return real(self, texts, is_query=is_query, **kwargs)
 
     monkeypatch.setattr(HashingEmbeddings, "embed_array", held)
-    ingestion = Ingestion()
-    ingestion.start(assistant, corpus)
+    assistant.start_background(ingest_corpus=True)
     try:
         assert busy.wait(60)
         status = assistant.status()
-        assert (status["chunks"], status["vectors_pending"]) == (50, 50)
-        assert ingestion.current() == ("embed", 0, 50)
+        assert (status.chunks, status.vectors_pending, status.busy) == (50, 50, True)
+        assert status.indexing == ("embed", 0, 50)
         answer = assistant.ask("Kế hoạch số 51-KH/ĐUK được triển khai tới bao nhiêu chi bộ?")
         assert "594 chi bộ" in answer.text
         assert answer.citations[0].title == CHATS[1][2]
     finally:
         release.set()
-        ingestion.join(60)
-    assert not ingestion.running and ingestion.error is None
-    assert assistant.status()["vectors_pending"] == 0
+        assistant.background.join(60)
+    status = assistant.status()
+    assert (status.indexing, status.error, status.vectors_pending, status.busy) == (
+        None,
+        None,
+        0,
+        False,
+    )

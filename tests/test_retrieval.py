@@ -4,13 +4,12 @@ fusion of the hybrid mode by hand and with the real bundled model on a tiny inli
 from __future__ import annotations
 
 import pytest
-from langchain_core.documents import Document
 
 from embeddings import load_embedder
 from rag.config import Settings
 from rag.errors import ConfigError, QueryError
 from rag.fusion import FusionWeights, fusion_weights, linear_fusion, question_script
-from rag.retrieval import LangChainRetriever, Retriever
+from rag.retrieval import Retriever
 from rag.store import Store
 from rag.text import fold, folded_tokens
 from rag.types import Filters
@@ -135,12 +134,14 @@ def test_bad_hybrid_weights_are_refused(value):
         Settings.from_env(env={"RAG_HYBRID_WEIGHTS": value})
 
 
-def test_langchain_retriever_face(retriever):
-    face = LangChainRetriever(retriever=retriever, k=3, mode="hybrid")
-    docs = face.invoke("Ai là Trưởng Ban chỉ đạo Chương trình số 06-Ctr/ĐUK?")
-    assert len(docs) == 3 and all(isinstance(d, Document) for d in docs)
-    assert docs[0].metadata["doc_id"] == KINHTEDOTHI
-    assert docs[0].metadata["rank"] == 1
+def test_rankings_fused_as_hybrid_mode_gives_the_hybrid_search(retriever):
+    question = "Ai là Trưởng Ban chỉ đạo Chương trình số 06-Ctr/ĐUK?"
+    rankings = retriever.rankings(question, 30)
+    fused = linear_fusion(rankings.lexical, rankings.dense, retriever.fusion(question))[:3]
+    hits = retriever.search(question, k=3, mode="hybrid")
+    assert [rankings.doc_ids[pos] for pos, _ in fused] == [h.chunk.doc_id for h in hits]
+    assert [round(score, 9) for _, score in fused] == [round(h.score, 9) for h in hits]
+    assert rankings.doc_ids[fused[0][0]] == KINHTEDOTHI
 
 
 def test_unloadable_reranker_is_skipped_with_a_warning(retriever, caplog):

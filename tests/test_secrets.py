@@ -14,7 +14,8 @@ import urllib.request
 import pytest
 
 from embeddings import load_embedder
-from rag.chain import Assistant, redact
+from rag.assistant import Assistant
+from rag.chain import redact
 from rag.config import Settings
 from rag.errors import ConfigError
 from rag.retrieval import Retriever
@@ -188,7 +189,7 @@ def test_the_page_status_and_its_config_show_only_the_endpoint(store):
     assistant = secret_assistant(store, port + 1)
     status = ChatPage(assistant).status()
     assert "Trả lời bằng mô hình ngôn ngữ · 5 tài liệu</summary>" in status
-    assert f"<li>Câu trả lời: mô hình ngôn ngữ {assistant.status()['llm']}, kèm" in status
+    assert f"<li>Câu trả lời: mô hình ngôn ngữ {assistant.status().llm}, kèm" in status
     assert leaked(status) == []
     app = create_app(assistant)
     app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)

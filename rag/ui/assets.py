@@ -1,0 +1,79 @@
+"""The page's own style sheet and script, as strings `app.py` hands to Gradio.
+
+In: nothing. Out: `CSS` (status line, citations, source cards, the sources column beside the chat
+on a laptop) and `SOURCES_JS` (citation links open their card; "Xem toàn bài" fetches the cleaned
+article once and folds it away again). Never: a font, script or style from the internet.
+"""
+
+CSS = """
+#status { font-size: 0.9em; color: var(--body-text-color-subdued); }
+#status summary { white-space: nowrap; overflow: hidden; text-overflow: ellipsis; cursor: pointer; }
+#status ul { margin: 0.3em 0 0 1.2em; white-space: normal; }
+@media (max-width: 480px) { #status details.status > summary { font-size: 13px; } }
+#status .busy { color: var(--color-accent); font-weight: 600; }
+#status .error, #notice .error { color: #b91c1c; }
+#notice .filtered { color: #b45309; }
+#chat a.cite { text-decoration: none; font-weight: 600; font-size: 0.85em; vertical-align: super; }
+#chat .unsupported { text-decoration: underline dotted #b45309 2px; text-underline-offset: 3px; }
+#chat .unsupported-note { color: #b45309; font-size: 0.9em; }
+#sources-title { margin: 0; }
+#sources details.turn > summary { font-weight: 600; margin: 0.4em 0; cursor: pointer; }
+#sources details.source { border: 1px solid var(--border-color-primary); border-radius: 8px;
+  padding: 0.4em 0.7em; margin: 0.4em 0; transition: background-color 0.6s; }
+#sources details.source.flash { background-color: var(--color-accent-soft); }
+#sources details.source > summary { cursor: pointer; }
+#sources .title { font-weight: 600; }
+#sources .meta, .muted { color: var(--body-text-color-subdued); font-size: 0.9em; }
+#sources blockquote.passage { white-space: pre-wrap; margin: 0.5em 0; font-size: 0.92em; }
+#sources mark { background: #fde68a; color: inherit; padding: 0 2px; }
+#sources .weak { color: #b45309; font-size: 0.9em; }
+#sources .article-text { white-space: pre-wrap; max-height: 28em; overflow-y: auto;
+  border-top: 1px dashed var(--border-color-primary); margin-top: 0.5em; padding-top: 0.5em;
+  font-size: 0.92em; }
+#sources button.full-article { font-size: 0.85em; text-decoration: underline; cursor: pointer; }
+/* Beside the chat the sources scroll on their own (Gradio's block style says overflow: visible). */
+@media (min-width: 768px) {
+  #sources-column #sources { max-height: 520px; overflow-y: auto !important; }
+}
+.uploads li.failed { color: #b91c1c; }
+table.documents { font-size: 0.9em; }
+"""
+
+# Citation links open their card (and the answer's section) in the sources panel; each card's
+# "Xem toàn bài" button fetches the cleaned article from the server on first use, and folds it
+# away again on the next click.
+SOURCES_JS = """
+if (!window.__ragCiteLinks) {
+  window.__ragCiteLinks = true;
+  document.addEventListener('click', (event) => {
+    const link = event.target.closest('a.cite');
+    if (!link) return;
+    event.preventDefault();
+    const card = document.getElementById((link.getAttribute('href') || '').slice(1));
+    if (!card) return;
+    for (let el = card; el; el = el.parentElement) {
+      if (el.tagName === 'DETAILS') el.open = true;
+    }
+    card.scrollIntoView({block: 'nearest'});
+    card.classList.add('flash');
+    setTimeout(() => card.classList.remove('flash'), 1500);
+  }, true);
+}
+element.addEventListener('click', async (event) => {
+  const button = event.target.closest('button.full-article');
+  if (!button) return;
+  const box = button.nextElementSibling;
+  if (box.dataset.loaded) {
+    box.hidden = !box.hidden;
+  } else {
+    button.disabled = true;
+    box.innerHTML = await server.full_article(
+      {doc: button.dataset.doc, marks: button.dataset.marks});
+    box.dataset.loaded = '1';
+    box.hidden = false;
+    button.disabled = false;
+  }
+  button.textContent = box.hidden ? 'Xem toàn bài' : 'Thu gọn bài';
+  button.setAttribute('aria-expanded', String(!box.hidden));
+});
+"""
