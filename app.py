@@ -32,12 +32,6 @@ from rag.ui.assets import CSS, SOURCES_JS
 
 log = logging.getLogger(__name__)
 
-EXAMPLES = [
-    "Ai là Trưởng Ban chỉ đạo Chương trình số 06-Ctr/ĐUK?",
-    "Kế hoạch số 51-KH/ĐUK được triển khai tới bao nhiêu chi bộ?",
-    "Từ năm 2017 đã tổ chức bao nhiêu lớp trung cấp chính trị?",
-]
-
 
 class ChatPage:
     """The page's event handlers; `create_app` wires them, tests call them directly."""
@@ -270,7 +264,8 @@ def create_app(
             )
             send = gr.Button("Gửi", variant="primary", scale=1, elem_id="send")
         clear = gr.Button("Xoá hội thoại", size="sm", elem_id="clear")
-        gr.Examples(EXAMPLES, inputs=[question], label="Câu hỏi mẫu")
+        # Drawn from the collection when the page is built, never from a fixed list.
+        gr.Examples(assistant.example_questions(), inputs=[question], label="Câu hỏi mẫu")
         with gr.Accordion("Cài đặt và bộ lọc", open=False, elem_id="settings"):
             mode = gr.Radio(
                 [(label, name) for name, label in ui.RETRIEVAL_LABELS.items()],

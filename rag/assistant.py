@@ -18,10 +18,12 @@ from pathlib import Path
 
 from rag.background import Background, Progress
 from rag.chain import Chain, Delta, History, Reset
+from rag.collection import Catalog
 from rag.config import Settings
 from rag.documents import load_document
 from rag.errors import DocumentError, QueryError, StoreError, UploadError, describe
 from rag.retrieval import Rankings, Retriever
+from rag.smalltalk import EMPTY_EXAMPLES, example_questions
 from rag.types import (
     Answer,
     Article,
@@ -173,6 +175,12 @@ class Assistant(Chain):
             DocumentInfo(d["doc_id"], d["title"], d["outlet"], d["date"], d["chunks"])
             for d in self.store.documents()
         ]
+
+    def example_questions(self, n: int = 3) -> list[str]:
+        """Questions this assistant answers over the user's own collection (its titles and
+        metadata), or about what it does while the collection is empty."""
+        catalog = Catalog.from_snapshot(self.store.snapshot)
+        return example_questions(catalog, n) if catalog.docs else list(EMPTY_EXAMPLES[:n])
 
     def article(self, doc_id: str) -> Article | None:
         """The indexed document `doc_id` as loaded and cleaned now (title and body spans into

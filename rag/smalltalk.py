@@ -21,6 +21,8 @@ EMPTY = (
     "Bộ tài liệu chưa có bài viết nào. Hãy nạp tài liệu (python -m rag ingest THƯ_MỤC hoặc "
     "nút tải tệp lên) rồi đặt câu hỏi."
 )
+# What to ask before any article is loaded: about the assistant and the collection itself.
+EMPTY_EXAMPLES = ("Bạn giúp gì được?", "Có bao nhiêu bài viết trong bộ tài liệu?")
 OPENING = {GREETING: "Xin chào!", THANKS: "Không có gì, rất vui được giúp bạn!"}
 
 
@@ -60,4 +62,4 @@ def _short(d: DocInfo, words: int = 12) -> str:
     return d.title if len(parts) <= words else " ".join(parts[:words]) + "…"
 
 
-__all__ = ["example_questions", "small_talk_reply"]
+__all__ = ["EMPTY_EXAMPLES", "example_questions", "small_talk_reply"]

@@ -289,3 +289,19 @@ def test_the_examples_small_talk_suggests_are_answered(assistant, catalog):
     answers = [assistant.ask(q) for q in example_questions(catalog)]
     assert [a.abstained for a in answers] == [False, False, False]
     assert [a.citations[0].doc_id for a in answers] == [KINHTEDOTHI, DIEN_BIEN, KINHTEDOTHI]
+
+
+def test_the_page_examples_are_the_collections_own(assistant, tmp_path):
+    """The page's example questions name the user's articles; an empty store gets questions
+    about the assistant and the collection, never a fixed article's question."""
+    assert assistant.example_questions() == [
+        "Tóm tắt bài «Đảng uỷ Khối các cơ quan TP chủ động nâng cao chất…»",
+        "Ai viết bài «Nâng cao năng lực lãnh đạo, sức chiến đấu của tổ chức…»?",
+        "Có bao nhiêu bài viết trong bộ tài liệu?",
+    ]
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert _assistant(tmp_path / "data", empty).example_questions() == [
+        "Bạn giúp gì được?",
+        "Có bao nhiêu bài viết trong bộ tài liệu?",
+    ]
