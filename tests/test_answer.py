@@ -10,9 +10,10 @@ import sys
 import pytest
 
 from embeddings import load_embedder
-from rag.answer import ABSTAIN_TEXT, question_kind
 from rag.chain import Assistant, Delta, rewrite_follow_up
+from rag.citations import ABSTAIN_TEXT
 from rag.config import Settings
+from rag.question import question_kind
 from rag.retrieval import Retriever
 from rag.store import Store
 from rag.types import Answer

@@ -10,8 +10,8 @@ import time
 import pytest
 
 from embeddings import load_embedder
-from rag.answer import ABSTAIN_TEXT, short_answer_of, verify_citations
 from rag.chain import LLM_INCOMPLETE, LLM_UNREACHABLE, Assistant, Delta, Reset
+from rag.citations import ABSTAIN_TEXT, short_answer_of, verify_citations
 from rag.config import Settings
 from rag.prompts import ANSWER_SYSTEM
 from rag.retrieval import Retriever
