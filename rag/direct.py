@@ -130,6 +130,11 @@ FEATURES = (
     "next_verb",
     "next_edge",
     "clause_end",  # the span reaches the end of its clause
+    # The span stands where the question's wh-word stands: "Đề án … về nội dung gì?" and
+    # "Đề án … về <span>", "năm nào" and "năm <span>", "<span> chủ trì" and "ai chủ trì".
+    "slot_left1",
+    "slot_left2",
+    "slot_right1",
 )
 
 
@@ -149,17 +154,42 @@ class Asked:
     words: frozenset[str]  # its content syllables, folded
     unit: tuple[str, ...]
     grain: re.Pattern | None
+    left: tuple[str, ...]  # the two syllables before the wh-word, folded
+    right: str | None  # the syllable after the wh-phrase, folded
 
     @classmethod
     def of(cls, question: str) -> Asked:
         kind = wh_kind(question)
+        left, right = _slot(question)
         return cls(
             question,
             kind,
             frozenset(s for t in terms(question, folded=True) for s in t.split()),
             tuple(asked_unit(question)) if kind == "number" else (),
             date_grain(question) if kind == "date" else None,
+            left,
+            right,
         )
+
+
+# The wh-word of a question (the first of these), and the words of its phrase that follow it.
+_WH = ("gì", "ai", "đâu", "nào", "mấy", "bao")
+_WH_TAIL = {"bao": ("nhiêu", "giờ", "lâu", "xa")}
+
+
+def _slot(question: str) -> tuple[tuple[str, ...], str | None]:
+    """The folded syllables around the question's wh-word: two before it, one after its phrase."""
+    words = [w for w in re.findall(r"\w+", canonical(question).lower())]
+    wh = _WH if has_diacritics(question) else tuple(fold(w) for w in _WH)
+    at = next((i for i, w in enumerate(words) if w in wh), None)
+    if at is None:
+        return (), None
+    end = at + 1
+    tails = [fold(t) for t in _WH_TAIL.get(canonical(words[at]), ())]
+    if end < len(words) and fold(words[end]) in tails:
+        end += 1
+    folded = [fold(w) for w in words]
+    return tuple(folded[max(0, at - 2) : at]), folded[end] if end < len(folded) else None
 
 
 def spans(asked: Asked, sentence: str, typed: Sequence[tuple[int, int]] = ()) -> list[Span]:
@@ -217,6 +247,8 @@ def _row(asked, sentence, words, is_q, anchors, breaks, i, j, typed) -> tuple[fl
         after = " ".join(w.folded for w in words[j + 1 : j + 3])
         unit = float(" ".join(asked.unit[:2]) in text or after.startswith(asked.unit[0]))
     top = typed[0] if typed else None
+    before = re.findall(r"\w+", fold(sentence[max(0, start - 40) : start]).lower())[-2:]
+    after = re.findall(r"\w+", fold(sentence[end : end + 20]).lower())[:1]
     head = " ".join(w.folded for w in inside[:2])
     return (
         sum(is_q[i : j + 1]) / max(length, 1),
@@ -251,6 +283,9 @@ def _row(asked, sentence, words, is_q, anchors, breaks, i, j, typed) -> tuple[fl
         float(nxt is not None and nxt.tag == "V"),
         float(nxt is not None and nxt.tag in _EDGE),
         float(nxt is None or j + 1 in breaks),
+        float(bool(asked.left) and before[-1:] == list(asked.left[-1:])),
+        float(len(asked.left) == 2 and before == list(asked.left)),
+        float(asked.right is not None and after == [asked.right]),
     )
 
 

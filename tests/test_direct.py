@@ -8,7 +8,7 @@ import pytest
 
 from eval.questions import Question
 from eval.squad import left_out_copies
-from rag.direct import best_span, wh_kind
+from rag.direct import Asked, best_span, wh_kind
 from rag.extractive import support
 
 # From corpus/004 (Điện Biên) and corpus/000 (Kinhtedothi).
@@ -83,3 +83,18 @@ def test_left_out_copies_leave_out_every_paragraph_of_the_article():
     assert copy.id == "q1/loo" and copy.question == "Ai?" and not copy.answerable
     assert copy.excluded == ("003_000.txt", "003_001.txt")
     assert copy.source == "leave-article-out"
+
+
+@pytest.mark.parametrize(
+    ("question", "left", "right"),
+    [
+        ("Từ năm 2017 đã tổ chức bao nhiêu lớp?", ("to", "chuc"), "lop"),
+        ("Tu nam 2017 da to chuc bao nhieu lop?", ("to", "chuc"), "lop"),
+        ("Ai chủ trì Hội nghị?", (), "chu"),
+        ("Hội nghị diễn ra năm nào?", ("ra", "nam"), None),
+        ("Hoi nghi dien ra nam nao?", ("ra", "nam"), None),
+    ],
+)
+def test_the_slot_of_the_wh_word(question, left, right):
+    asked = Asked.of(question)
+    assert (asked.left, asked.right) == (left, right)
