@@ -1,9 +1,12 @@
-"""The extractive answerer: the sentences of the retrieved passages that answer the question.
+"""The extractive answerer: the direct answer first, cut from the retrieved sentences.
 
 In: a standalone question and the retrieved `Hit`s (and, when a real embedding model runs, a
-question-sentence cosine). Out: an `Answer` of 1-2 original sentences (the clause holding the
-answer of a long one), each cited, with the answering span marked, or an abstention when the
-best sentence covers too little of the question or lacks the number, date or name it asks.
+question-sentence cosine). Out: an `Answer`: the best sentence's most probable span
+(`rag.direct`, the `short_answer`) cited, then one excerpt of that sentence of at most
+SUPPORT_WORDS words; the differing answers of other articles each on its own line with their
+source, when they score as well; the 1-2 sentences themselves when no span is probable enough;
+or an abstention when the best sentence covers too little of the question or lacks the number,
+date or name it asks.
 Never rewrites quoted text: every shown piece is a slice of the original article.
 """
 
@@ -45,7 +48,8 @@ Similarity = Callable[[str, list[str]], list[float]]
 
 
 class ExtractiveAnswerer:
-    """Picks the 1-2 sentences of the retrieved passages that best answer the question."""
+    """Picks the sentence of the retrieved passages that best answers the question, and the
+    direct answer in it."""
 
     def __init__(
         self,
