@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -36,14 +37,21 @@ class Word:
     folded: str  # lowercase, no diacritics
 
 
+# underthesea loads its tagger on first use without a lock, and the page answers chats in
+# parallel threads: two first calls at once crash (its featurizer is still None).
+_TAGGER = threading.Lock()
+
+
 @lru_cache(maxsize=4096)
 def tagged(sentence: str) -> tuple[Word, ...]:
     """The sentence's words with their POS tags and offsets into it."""
     from underthesea import pos_tag
 
+    with _TAGGER:
+        tags = pos_tag(sentence)
     words: list[Word] = []
     pos = 0
-    for token, tag in pos_tag(sentence):
+    for token, tag in tags:
         start = end = -1
         for syllable in token.split():
             at = sentence.find(syllable, pos)

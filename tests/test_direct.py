@@ -4,13 +4,19 @@ leave-article-out copies that measure abstention."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from eval.questions import Question
 from eval.squad import left_out_copies
-from rag.direct import Asked, best_span, wh_kind
+from rag.direct import Asked, best_span, tagged, wh_kind
 from rag.extractive import support
 
+REPO = Path(__file__).resolve().parent.parent
+LOP_SHORT = "Từ năm 2017 đến nay đã tổ chức 0 lớp trung cấp chính trị."
 # From corpus/004 (Điện Biên) and corpus/000 (Kinhtedothi).
 LOP = (
     "Từ năm 2017 đến nay đã tổ chức 13 lớp trung cấp chính trị với hơn 1.000 học viên tham dự; "
@@ -98,3 +104,21 @@ def test_left_out_copies_leave_out_every_paragraph_of_the_article():
 def test_the_slot_of_the_wh_word(question, left, right):
     asked = Asked.of(question)
     assert (asked.left, asked.right) == (left, right)
+
+
+def test_first_tagging_in_parallel_threads_does_not_crash(tmp_path):
+    """The page answers chats in threads; underthesea loads its tagger on first use without a
+    lock. A fresh process, so that the first use is the parallel one."""
+    script = (
+        "from concurrent.futures import ThreadPoolExecutor\n"
+        "from rag.direct import tagged\n"
+        "lines = [f'Từ năm 2017 đến nay đã tổ chức {i} lớp trung cấp chính trị.' for i in range(40)]\n"
+        "with ThreadPoolExecutor(20) as pool:\n"
+        "    tags = list(pool.map(tagged, lines))\n"
+        "print(sum(len(t) for t in tags))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-500:]
+    assert done.stdout.split() == [str(40 * len(tagged(LOP_SHORT)))]
