@@ -79,6 +79,11 @@ def _parser(with_bench: bool = False) -> argparse.ArgumentParser:
     squad.add_argument("file", type=Path)
     squad.add_argument("--limit", type=_positive, default=None, help="lấy mẫu đều N câu hỏi")
     _half(squad)
+    squad.add_argument(
+        "--leave-article-out",
+        action="store_true",
+        help="hỏi thêm mỗi câu trên chỉ mục không có bài của nó (câu không trả lời được)",
+    )
     _common(squad, "reports/squad")
 
     fusion = sub.add_parser(
@@ -86,6 +91,13 @@ def _parser(with_bench: bool = False) -> argparse.ArgumentParser:
     )
     fusion.add_argument("file", type=Path)
     _half(fusion)
+
+    train = sub.add_parser(
+        "train-answerer", help="học mô hình chọn câu trả lời ngắn trên nửa tune của tệp SQuAD"
+    )
+    from eval.answerer import add_arguments as answerer_arguments
+
+    answerer_arguments(train)
 
     bench = sub.add_parser("bench", help="đo tốc độ nạp và tìm kiếm theo kích thước kho")
     bench_module = None
@@ -167,7 +179,7 @@ def cmd_run(args, settings: Settings) -> int:
 
 
 def cmd_squad(args, settings: Settings) -> int:
-    from eval.squad import article_half, even_sample, load_squad, write_corpus
+    from eval.squad import article_half, even_sample, left_out_copies, load_squad, write_corpus
 
     data = load_squad(args.file)
     dataset = args.file.name
@@ -175,7 +187,11 @@ def cmd_squad(args, settings: Settings) -> int:
         data = article_half(data, args.half)
         dataset += f" ({args.half} half)"
     with tempfile.TemporaryDirectory(prefix="rag-squad-") as tmp:
-        questions = even_sample(write_corpus(data, Path(tmp) / "corpus"), args.limit)
+        corpus = Path(tmp) / "corpus"
+        questions = even_sample(write_corpus(data, corpus), args.limit)
+        if args.leave_article_out:
+            questions += left_out_copies(questions, sorted(p.name for p in corpus.iterdir()))
+            dataset += " + leave-article-out"
         return evaluate(args, settings, dataset, Path(tmp) / "corpus", questions)
 
 
@@ -191,7 +207,19 @@ def cmd_bench(args, settings: Settings) -> int:
     return args.bench_module.run(args)
 
 
-COMMANDS = {"run": cmd_run, "squad": cmd_squad, "fusion": cmd_fusion, "bench": cmd_bench}
+def cmd_train_answerer(args, settings: Settings) -> int:
+    from eval.answerer import run
+
+    return run(args)
+
+
+COMMANDS = {
+    "run": cmd_run,
+    "squad": cmd_squad,
+    "fusion": cmd_fusion,
+    "bench": cmd_bench,
+    "train-answerer": cmd_train_answerer,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

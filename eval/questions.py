@@ -28,6 +28,8 @@ class Question:
     type: str | None = None
     # Where the question comes from when the file says (a SQuAD article's title); reports group by it.
     source: str | None = None
+    # Documents left out of the index for this question (leave-article-out: its own article).
+    excluded: tuple[str, ...] = ()
 
     @property
     def answerable(self) -> bool:

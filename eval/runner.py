@@ -18,7 +18,7 @@ from pathlib import Path
 from eval import metrics
 from eval.questions import Question
 from rag.config import Settings
-from rag.types import Answer
+from rag.types import Answer, Filters
 
 # Chunks retrieved to rank documents: enough for ten distinct documents in most corpora.
 RANKING_CHUNKS = 20
@@ -121,11 +121,13 @@ def isolated_assistant(
         yield Indexed(assistant, tuple((f.name, f.reason) for f in ingested.refused))
 
 
-def document_ranking(assistant, question: str, mode: str) -> tuple[str, ...]:
+def document_ranking(
+    assistant, question: str, mode: str, filters: Filters | None = None
+) -> tuple[str, ...]:
     """Documents in the order their best chunk is retrieved, at least ten when the corpus has."""
     k = RANKING_CHUNKS
     while True:
-        hits = assistant.search(question, k=k, mode=mode)
+        hits = assistant.search(question, k=k, mode=mode, filters=filters)
         ranked = metrics.ranked_documents(h.chunk.doc_id for h in hits)
         if len(ranked) >= RANKING_DEPTH or len(hits) < k or k >= RANKING_CHUNKS_MAX:
             return tuple(ranked)
@@ -135,9 +137,16 @@ def document_ranking(assistant, question: str, mode: str) -> tuple[str, ...]:
 def ask_all(
     assistant, questions: Sequence[Question], mode: str, tick: Callable[[], None] = lambda: None
 ) -> Iterator[Record]:
+    every = tuple(sorted(assistant.store.snapshot.docs))
     for q in questions:
-        answer = assistant.ask(q.question, history=list(q.history), mode=mode)
-        documents = document_ranking(assistant, answer.standalone_question or q.question, mode)
+        # A question asked without some documents searches only the others.
+        filters = (
+            Filters(doc_ids=tuple(d for d in every if d not in q.excluded)) if q.excluded else None
+        )
+        answer = assistant.ask(q.question, history=list(q.history), mode=mode, filters=filters)
+        documents = document_ranking(
+            assistant, answer.standalone_question or q.question, mode, filters
+        )
         yield Record(q, mode, documents, answer)
         tick()
 

@@ -9,6 +9,7 @@ file and whose references are its answer texts. Unanswerable v2.0 questions get 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 from eval.questions import Question, QuestionFileError
@@ -67,6 +68,29 @@ def even_sample(questions: list[Question], limit: int | None) -> list[Question]:
         return questions
     step = len(questions) / limit
     return [questions[int(i * step)] for i in range(limit)]
+
+
+def left_out_copies(questions: list[Question], doc_ids: list[str]) -> list[Question]:
+    """Each answerable question again, asked without its own article (every paragraph of
+    it), so that nothing in the index answers it: unanswerable questions on the same topics
+    and in the same style as the answerable ones, for abstention precision and recall."""
+    out = []
+    for q in questions:
+        if not q.answerable:
+            continue
+        article = {d.split("_")[0] for d in q.doc_ids}  # paragraph_id: "<article>_<paragraph>"
+        out.append(
+            replace(
+                q,
+                id=f"{q.id}/loo",
+                answers=(),
+                doc_ids=(),
+                type="leave-article-out",
+                source="leave-article-out",
+                excluded=tuple(d for d in doc_ids if d.split("_")[0] in article),
+            )
+        )
+    return out
 
 
 HALVES = ("tune", "heldout")

@@ -20,20 +20,16 @@ from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from langchain_core.runnables import RunnableLambda
 
-from rag.answer import (
-    Answer,
-    ExtractiveAnswerer,
-    _spans,
-    abstention,
-    idf_from_counts,
-    verify_citations,
-)
+from rag.citations import abstention, verify_citations
 from rag.config import Settings
+from rag.extractive import ExtractiveAnswerer
 from rag.prompts import answer_messages, condense_messages
 from rag.retrieval import Retriever, check_query
 from rag.router import Router
+from rag.scoring import idf_from_counts
+from rag.spans import typed_spans
 from rag.text import canonical
-from rag.types import Filters, Hit
+from rag.types import Answer, Filters, Hit
 
 log = logging.getLogger(__name__)
 
@@ -208,7 +204,7 @@ def _swap_subject(prev_q: str, subject: str) -> str:
 
 def _previous_person(prev_q: str, prev_a: str) -> str | None:
     for text, against in ((prev_a, prev_q), (prev_q, "")):
-        spans = _spans("person", text, against)
+        spans = typed_spans("person", text, against)
         if spans:
             s, e = spans[0]
             return text[s:e]

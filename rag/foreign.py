@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from rag.answer import ABSTAIN_TEXT
-from rag.summary import MIN_WORDS, document_sentences
+from rag.citations import ABSTAIN_TEXT
+from rag.sentences import document_sentences
+from rag.summary import MIN_WORDS
 from rag.types import Answer, Citation, Hit
 
 PASSAGES = 2  # the retrieved passages whose sentences are compared with the question

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
-from rag.answer import ABSTAIN_TEXT
+from rag.citations import ABSTAIN_TEXT
 from rag.types import Hit
 
 ANSWER_SYSTEM = f"""Bạn là trợ lý hỏi đáp tài liệu tiếng Việt. Quy tắc, không có ngoại lệ:

@@ -13,12 +13,12 @@ import math
 import re
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
-from rag.answer import ABSTAIN_TEXT
-from rag.text import fold, split_sentences, word_tokens
+from rag.citations import ABSTAIN_TEXT
+from rag.sentences import Sentence, document_sentences
+from rag.text import fold, word_tokens
 from rag.types import Answer, Chunk, Citation, Hit
 
 MIN_SENTENCES, MAX_SENTENCES = 3, 5
@@ -30,27 +30,6 @@ MAX_WORDS = 60
 MAX_POOL = 400
 DAMPING = 0.85  # TextRank's (PageRank's) usual damping
 MMR_LAMBDA = 0.7  # centrality against novelty when picking the next sentence
-
-
-@dataclass(frozen=True)
-class Sentence:
-    chunk: Chunk
-    start: int  # offsets in the file
-    end: int
-    text: str
-
-
-def document_sentences(chunks: Sequence[Chunk]) -> list[Sentence]:
-    """The sentences of a document's passages once each, in article order."""
-    seen: set[int] = set()
-    out = []
-    for chunk in sorted(chunks, key=lambda c: c.start):
-        for s, e in split_sentences(chunk.text):
-            if chunk.start + s in seen:
-                continue
-            seen.add(chunk.start + s)
-            out.append(Sentence(chunk, chunk.start + s, chunk.start + e, chunk.text[s:e]))
-    return out
 
 
 def _terms(text: str) -> list[str]:
@@ -294,4 +273,4 @@ def _closest(
     return best
 
 
-__all__ = ["Sentence", "central_sentences", "compare", "document_sentences", "summarize"]
+__all__ = ["central_sentences", "compare", "summarize"]

@@ -10,9 +10,9 @@ import time
 import pytest
 
 from embeddings import load_embedder
-from rag.answer import ABSTAIN_TEXT, short_answer_of, verify_citations
 from rag.assistant import Assistant
 from rag.chain import LLM_INCOMPLETE, LLM_UNREACHABLE, Delta, Reset
+from rag.citations import ABSTAIN_TEXT, short_answer_of, verify_citations
 from rag.config import Settings
 from rag.prompts import ANSWER_SYSTEM
 from rag.retrieval import Retriever

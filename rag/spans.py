@@ -1,0 +1,197 @@
+"""Typed answering spans: numbers with their units, dates, people's names and places.
+
+In: a sentence, the question and what it asks ('number', 'date', 'person', 'place'). Out: the
+offsets of the sentence's candidate spans of that kind, best first: a number of the unit the
+question counts, a date of the grain it asks, the span whose clause shares most with the
+question, then the nearest one. Spans the question itself says are left out.
+Never changes the sentence: spans are offsets into it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from rag.question import asked_unit, date_grain, terms
+from rag.scoring import flat_idf
+from rag.text import canonical, fold
+
+# Every uppercase letter with a Latin base (À-Ỹ as a range would take lowercase ones too).
+_UPPER = "".join(
+    c
+    for c in map(chr, range(0x41, 0x1EFA))
+    if c.isupper() and fold(c).isascii() and fold(c).isalpha()
+)
+_NUMBER_WORD = r"(?:một|hai|ba|bốn|sáu|bảy|tám|chín|mười|mươi|trăm|nghìn|ngàn|triệu|tỷ)"
+_NUMBER = re.compile(
+    r"(?<![\w/-])\d+(?:[.,]\d+)*(?:\s?%)?(?![\w/-])"
+    r"|(?<=thứ )[IVXL]{1,6}(?![\w/-])"
+    rf"|(?<!\w){_NUMBER_WORD}(?:\s+{_NUMBER_WORD})*(?!\w)"
+)
+_DATE = re.compile(
+    r"(?:ngày\s+)?(?<![\d/-])\d{1,2}[/-]\d{1,2}(?:[/-]\d{2,4})?(?![\d/-])"
+    r"|ngày\s+\d{1,2}\s+tháng\s+\d{1,2}(?:\s+năm\s+\d{4})?"
+    r"|tháng\s+\d{1,2}(?:\s*(?:/|năm)\s*\d{4})?"
+    r"|năm\s+\d{4}|(?<!\d)(?:1[5-9]|20)\d{2}(?!\d)",
+    re.IGNORECASE,
+)
+_YEAR = re.compile(r"(?:1[5-9]|20)\d{2}")
+_YEAR_RANGE = re.compile(r"(?<!\d)(?:1[5-9]|20)\d{2}\s*[-–]\s*(?:1[5-9]|20)\d{2}(?!\d)")
+_NAME = re.compile(rf"(?<!\w)[{_UPPER}][\w'’]*(?:[ \-][{_UPPER}][\w'’]*)+")
+_PLACE = re.compile(
+    rf"(?:tại|ở|trên địa bàn|tỉnh|thành phố|huyện|xã|quận)\s+"
+    rf"([{_UPPER}][\w]*(?:\s[{_UPPER}][\w]*)*)"
+)
+# Capitalised words of titles and institutions: trimmed from the front of a name...
+_TITLE_WORDS = frozenset(
+    canonical(w)
+    for w in """
+Đảng Khối Ban Bí Thư Phó Trưởng Thường Trực Ủy Uỷ Viên Hội Nghị Chương Trình Kế Hoạch
+Đại Trung Ương Thành Tỉnh Nhà Nước Chính Phủ Quốc Bộ Sở Cơ Quan Doanh Nghiệp Đồng Chí
+Ông Bà TP Chấp Hành UBND HĐND BCH TUV Chủ Tịch Tổng Giám Đốc Văn Phòng Quyết Chỉ Thị
+Công Tác
+""".split()
+)
+# ...and, never part of a person's name, a reason to reject the run.
+_NOT_NAME = frozenset(
+    canonical(w)
+    for w in """
+Đảng Khối Ban Ủy Uỷ Hội Nghị Chương Trình Kế Hoạch Bộ Sở Cơ Quan Doanh Nghiệp TP UBND
+HĐND BCH TUV Thường Trực Phó Trưởng Bí Thư Chủ Tịch Tỉnh Phòng Nhà Nước Chính Phủ
+""".split()
+)
+
+
+_SURNAMES = frozenset(
+    canonical(w)
+    for w in """
+Nguyễn Trần Lê Phạm Hoàng Huỳnh Phan Vũ Võ Đặng Bùi Đỗ Hồ Ngô Dương Lý Phùng Đinh Trịnh
+Đào Mai Tô Lưu Cao Lâm Chu Tạ Thái Đoàn Lương Vương Trương Kiều Quách Triệu Văn Hứa Lã
+Mạc Khổng Giang Hà Tăng Thân Tôn Nông Lò Lục Âu Doãn Đàm Kim Lại Tống Quan Châu Từ
+Nghiêm Khúc Thạch Diệp
+""".split()
+)
+
+
+# Capitalised runs that are places, not people: known names, and runs after a place word.
+_PLACES = frozenset(
+    canonical(w)
+    for w in (
+        "Hà Nội",
+        "Việt Nam",
+        "Hải Phòng",
+        "Đà Nẵng",
+        "Cần Thơ",
+        "Sài Gòn",
+        "Điện Biên",
+        "Quảng Ngãi",
+        "Quảng Ninh",
+        "Thanh Hóa",
+        "Nghệ An",
+        "Huế",
+        "Hà Giang",
+        "Lào Cai",
+    )
+)
+_PLACE_BEFORE = re.compile(r"(?:TP\.?|Tp\.?|tỉnh|thành phố|huyện|quận|xã|tại|ở)\s*$", re.I)
+
+
+def typed_spans(
+    kind: str, sentence: str, question: str, idf: Callable[[str], float] | None = None
+) -> list[tuple[int, int]]:
+    """Candidate answering spans of `kind` in the sentence, leaving out what the question says."""
+    q_folded = fold(question).lower()
+    found: list[tuple[int, int]] = []
+    if kind == "number":
+        # A bare year ("2021 - 2025") answers "năm nào", not "bao nhiêu".
+        found = [m.span() for m in _NUMBER.finditer(sentence) if not _YEAR.fullmatch(m.group())]
+    elif kind == "date":
+        # A term of office ("nhiệm kỳ 2020 - 2025") is not the date of an event.
+        ranges = [m.span() for m in _YEAR_RANGE.finditer(sentence)]
+        found = [
+            m.span()
+            for m in _DATE.finditer(sentence)
+            if not any(a <= m.start() and m.end() <= b for a, b in ranges)
+        ]
+    elif kind == "person":
+        for m in _NAME.finditer(sentence):
+            words = m.group().split()
+            # Trim leading titles ("Bí thư Đảng uỷ ... Lê Minh Đức" gives "Lê Minh Đức").
+            while words and canonical(words[0]) in _TITLE_WORDS:
+                words = words[1:]
+            # "TP Hà Nội Lê Minh Đức": a name starts at its surname.
+            starts = [i for i, w in enumerate(words[:-1]) if canonical(w) in _SURNAMES]
+            if starts:
+                first = starts[-1]
+                while first - 1 in starts:  # "Bùi Võ Quảng": Võ is a surname, so is Bùi
+                    first -= 1
+                words = words[first:]
+            name = " ".join(words)
+            start = m.end() - len(name)
+            if (
+                len(words) >= 2
+                and not any(canonical(w) in _NOT_NAME for w in words)
+                and canonical(name) not in _PLACES
+                and not _PLACE_BEFORE.search(sentence[max(0, start - 12) : start])
+            ):
+                found.append((start, m.end()))
+    elif kind == "place":
+        found = [m.span(1) for m in _PLACE.finditer(sentence)]
+    found = [(s, e) for s, e in found if fold(sentence[s:e]).lower().strip() not in q_folded]
+    return rank_spans(kind, sentence, question, found, idf)
+
+
+_CLAUSE_BREAK = re.compile(r"[;:]|,\s|\s[-–]\s")
+
+
+def rank_spans(
+    kind: str,
+    sentence: str,
+    question: str,
+    spans: list[tuple[int, int]],
+    idf: Callable[[str], float] | None = None,
+) -> list[tuple[int, int]]:
+    """Best first: a number of the unit the question asks about ('594 chi bộ'), then the span
+    whose clause shares the most (IDF-weighted) with the question ("kim ngạch nhập khẩu đạt
+    1.183,7" over "xuất khẩu đạt 2.2" for a question on imports), then the nearest one."""
+    if len(spans) < 2:
+        return spans
+    weight = idf or flat_idf
+    folded = fold(sentence).lower()
+    asked = set(terms(question, folded=True))
+    anchors = [
+        m.start() for term in asked for m in re.finditer(rf"(?<!\w){re.escape(term)}(?!\w)", folded)
+    ]
+    breaks = [0] + [m.end() for m in _CLAUSE_BREAK.finditer(sentence)] + [len(sentence) + 1]
+    units = asked_unit(question) if kind == "number" else []
+
+    def clause_score(span: tuple[int, int]) -> float:
+        start = max(b for b in breaks if b <= span[0])
+        end = min((b for b in breaks if b > span[1]), default=len(sentence))
+        words = set(terms(sentence[start:end], folded=True))
+        return sum(weight(t) for t in asked & words)
+
+    grain = date_grain(question) if kind == "date" else None
+
+    def key(span: tuple[int, int]) -> tuple[int, float, int]:
+        if kind == "number":
+            fit = unit_fit(sentence, span, units) if units else 0
+        else:  # "ngày nào" wants a day, "năm nào" a year
+            fit = int(grain is not None and grain.search(sentence[span[0] : span[1]]) is not None)
+        distance = min((abs(a - span[0]) for a in anchors), default=0)
+        return (-fit, -clause_score(span), distance)
+
+    return sorted(spans, key=key)
+
+
+def unit_fit(sentence: str, span: tuple[int, int], unit: list[str]) -> int:
+    """How well the number at `span` counts what the question asks about: 2 when both words of
+    the unit follow it ('594 chi bộ'), 1 for the first word only or the unit just before it
+    ('ở tuổi 39'), 0 for none."""
+    if unit[:2] == ["phan", "tram"]:
+        return 2 if sentence[span[0] : span[1]].rstrip().endswith("%") else 0
+    after = re.findall(r"\w+", fold(canonical(sentence[span[1] : span[1] + 40])))
+    before = re.findall(r"\w+", fold(canonical(sentence[max(0, span[0] - 20) : span[0]])))
+    if len(unit) > 1 and after[:2] == unit[:2]:
+        return 2
+    return 1 if after[:1] == unit[:1] or before[-1:] == unit[:1] else 0

@@ -1,0 +1,124 @@
+"""The direct answer's parts on real sentences of the shipped articles: what a question asks
+(with and without diacritics), the span the model picks, the clause shown around it, and the
+leave-article-out copies that measure abstention."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from eval.questions import Question
+from eval.squad import left_out_copies
+from rag.direct import Asked, best_span, tagged, wh_kind
+from rag.extractive import support
+
+REPO = Path(__file__).resolve().parent.parent
+LOP_SHORT = "Từ năm 2017 đến nay đã tổ chức 0 lớp trung cấp chính trị."
+# From corpus/004 (Điện Biên) and corpus/000 (Kinhtedothi).
+LOP = (
+    "Từ năm 2017 đến nay đã tổ chức 13 lớp trung cấp chính trị với hơn 1.000 học viên tham dự; "
+    "mở nhiều lớp bồi dưỡng lý luận chính trị cho đảng viên mới, bồi dưỡng nghiệp vụ công tác "
+    "đảng, công tác kiểm tra, giám sát cho cấp ủy viên cơ sở."
+)
+DUC = (
+    "Bí thư Đảng uỷ Khối các cơ quan TP Hà Nội Lê Minh Đức, Trưởng Ban chỉ đạo Chương trình "
+    "số 06-Ctr/ĐUK phát biểu tại Hội nghị."
+)
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("Có bao nhiêu lớp trung cấp chính trị?", "number"),
+        ("Co bao nhieu lop trung cap chinh tri?", "number"),
+        ("Hội nghị diễn ra khi nào?", "date"),
+        ("Hoi nghi dien ra khi nao?", "date"),
+        ("Ai chủ trì Hội nghị?", "person"),
+        ("Ai chu tri Hoi nghi?", "person"),
+        ("Vì sao phải kiểm điểm?", "reason"),
+        ("Vi sao phai kiem diem?", "reason"),
+        ("Chương trình được thực hiện như thế nào?", "manner"),
+        ("Chuong trinh duoc thuc hien nhu the nao?", "manner"),
+        ("Đề án số 08 về nội dung gì?", "what"),
+        ("De an so 08 ve noi dung gi?", "what"),
+        ("Tóm lại thì sao", "other"),
+    ],
+)
+def test_wh_kind_with_and_without_diacritics(question, kind):
+    assert wh_kind(question) == kind
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence", "span"),
+    [
+        ("Từ năm 2017 đã tổ chức bao nhiêu lớp trung cấp chính trị?", LOP, "13"),
+        ("Tu nam 2017 da to chuc bao nhieu lop trung cap chinh tri?", LOP, "13"),
+        ("Ai là Trưởng Ban chỉ đạo Chương trình số 06-Ctr/ĐUK?", DUC, "Lê Minh Đức"),
+        ("Ai la Truong Ban chi dao Chuong trinh so 06-Ctr/DUK?", DUC, "Lê Minh Đức"),
+    ],
+)
+def test_span_extent(question, sentence, span):
+    a, b, p = best_span(question, sentence)
+    assert sentence[a:b] == span and 0 < p <= 1
+
+
+def test_support_is_the_clause_grown_within_the_limit():
+    at = LOP.index("13")
+    a, b = support(LOP, (at, at + 2), 25)
+    assert LOP[a:b] == (
+        "Từ năm 2017 đến nay đã tổ chức 13 lớp trung cấp chính trị với hơn 1.000 học viên tham dự;"
+    )
+    assert support(DUC, (0, 3), 27) == (0, len(DUC))  # 27 words: within the limit, whole
+
+
+def test_support_cuts_one_long_clause_around_the_span():
+    clause = LOP.replace(";", " và")  # one clause of 47 words
+    at = clause.index("13")
+    a, b = support(clause, (at, at + 2), 10)
+    assert clause[a:b] == "nay đã tổ chức 13 lớp trung cấp chính trị"
+
+
+def test_left_out_copies_leave_out_every_paragraph_of_the_article():
+    q = Question("q1", "Ai?", ("X",), ("003_001.txt",), type="squad", source="Bài 4")
+    unanswerable = Question("q2", "Gì?", (), ("003_000.txt",))
+    docs = ["002_000.txt", "003_000.txt", "003_001.txt", "004_000.txt"]
+    (copy,) = left_out_copies([q, unanswerable], docs)
+    assert copy.id == "q1/loo" and copy.question == "Ai?" and not copy.answerable
+    assert copy.excluded == ("003_000.txt", "003_001.txt")
+    assert copy.source == "leave-article-out"
+
+
+@pytest.mark.parametrize(
+    ("question", "left", "right"),
+    [
+        ("Từ năm 2017 đã tổ chức bao nhiêu lớp?", ("to", "chuc"), "lop"),
+        ("Tu nam 2017 da to chuc bao nhieu lop?", ("to", "chuc"), "lop"),
+        ("Ai chủ trì Hội nghị?", (), "chu"),
+        ("Hội nghị diễn ra năm nào?", ("ra", "nam"), None),
+        ("Hoi nghi dien ra nam nao?", ("ra", "nam"), None),
+    ],
+)
+def test_the_slot_of_the_wh_word(question, left, right):
+    asked = Asked.of(question)
+    assert (asked.left, asked.right) == (left, right)
+
+
+def test_first_tagging_in_parallel_threads_does_not_crash(tmp_path):
+    """The page answers chats in threads; underthesea loads its tagger on first use without a
+    lock. A fresh process, so that the first use is the parallel one."""
+    script = (
+        "from concurrent.futures import ThreadPoolExecutor\n"
+        "from rag.direct import tagged\n"
+        "lines = [f'Từ năm 2017 đến nay đã tổ chức {i} lớp trung cấp chính trị.' for i in range(40)]\n"
+        "with ThreadPoolExecutor(20) as pool:\n"
+        "    tags = list(pool.map(tagged, lines))\n"
+        "print(sum(len(t) for t in tags))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-500:]
+    assert done.stdout.split() == [str(40 * len(tagged(LOP_SHORT)))]
