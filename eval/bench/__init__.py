@@ -3,6 +3,9 @@
 In: corpus sizes in passages. Each size gets a synthetic corpus of real Vietnamese sentences
 (the shipped articles and the XQuAD-vi paragraphs, recombined with a fixed seed) written as
 files, ingested into a temporary data folder in its own subprocess (so peak memory is per size).
+With `--embedding MODEL` the sizes are indexed with that model and measured beside `hashing` on
+the same corpus; `--passage-words N` makes one N-word passage per file; `--keep DIR` keeps each
+size's corpus, index and vector cache in DIR, so a killed build resumes where it stopped.
 Out: `report.json`, `report.md` and `latency.png` in DIR: ingest throughput per stage, query
 latency per mode, answer latency, start-up time, memory, index size, hit@5, and LangChain's
 `BM25Retriever` (rank_bm25, defaults) on the same passages and queries. Never asserts timings.
@@ -16,10 +19,11 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from dataclasses import asdict
 from pathlib import Path
 
 from eval.bench.corpus import REPO, XQUAD
-from eval.bench.measure import machine, measure_startup
+from eval.bench.measure import SizeJob, machine, measure_startup
 from eval.bench.report import plot, render_markdown, summary_line
 
 __all__ = ["XQUAD", "add_arguments", "run"]
@@ -46,7 +50,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="also compare our sentence-transformers path with SentenceTransformer.encode "
         "on a random-weight 6-layer BERT (about a minute)",
     )
-    parser.add_argument("--workdir", default=None, help="keep corpora and indexes here")
+    parser.add_argument(
+        "--embedding",
+        default="hashing",
+        help="embedding model to index with; another than hashing is measured beside hashing "
+        "on the same corpus (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--passage-words",
+        type=int,
+        default=None,
+        help="one passage of N words per file instead of ~200-word passages of long articles",
+    )
+    parser.add_argument("--xquad", default=str(XQUAD), help="XQuAD-vi file (%(default)s)")
+    kept = parser.add_mutually_exclusive_group()
+    kept.add_argument("--workdir", default=None, help="keep corpora and indexes here")
+    kept.add_argument(
+        "--keep",
+        default=None,
+        help="keep and reuse each size's corpus, index and vector cache in this folder: "
+        "a run that was stopped resumes without embedding anything twice",
+    )
     parser.add_argument(
         "--bundled",
         action="store_true",
@@ -68,32 +92,50 @@ def run(args: argparse.Namespace) -> int:
     if not sizes or min(sizes) < 20:
         print("--sizes: mỗi cỡ cần ít nhất 20 đoạn", file=sys.stderr)
         return 2
-    if not XQUAD.is_file():
-        print(f"Không tìm thấy XQuAD ở {XQUAD}", file=sys.stderr)
+    if args.passage_words is not None and not 10 <= args.passage_words <= 120:
+        print("--passage-words: cần từ 10 đến 120 từ", file=sys.stderr)
+        return 2
+    xquad = Path(args.xquad)
+    if not xquad.is_file():
+        print(f"Không tìm thấy XQuAD ở {xquad}", file=sys.stderr)
         return 1
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    work = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="rag-bench-"))
+    kept = args.keep or args.workdir
+    work = Path(kept) if kept else Path(tempfile.mkdtemp(prefix="rag-bench-"))
     report = {"machine": machine(), "command": command_line(args), "sizes": {}}
     try:
         for size in sizes:
-            folder = work / str(size)
-            shutil.rmtree(folder, ignore_errors=True)
-            folder.mkdir(parents=True)
-            result = in_subprocess(
-                ["size", str(size), str(folder), str(args.queries), str(args.seed)]
-                + (["--no-baseline"] if args.no_baseline else [])
+            folder = work / (f"{size}-w{args.passage_words}" if args.passage_words else str(size))
+            if not args.keep:
+                shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir(parents=True, exist_ok=True)
+            job = SizeJob(
+                size=size,
+                folder=str(folder),
+                queries=args.queries,
+                seed=args.seed,
+                baseline=not args.no_baseline,
+                embedding=args.embedding,
+                passage_words=args.passage_words,
+                xquad=str(xquad),
             )
+            result = in_subprocess(["size", json.dumps(asdict(job))])
             if not args.no_startup:
-                result["startup"] = measure_startup(folder)
+                result["startup"] = measure_startup(folder, args.embedding)
             report["sizes"][str(size)] = result
             print(summary_line(size, result), file=sys.stderr)
-            if not args.workdir:
+            if not kept:
                 shutil.rmtree(folder, ignore_errors=True)
         if args.embedding_check:
-            report["embedding_check"] = in_subprocess(["embed", str(work / "st"), str(args.seed)])
+            report["embedding_check"] = in_subprocess(
+                ["embed", str(work / "st"), str(args.seed), str(xquad)]
+            )
+    except WorkerError as exc:
+        print(f"Lỗi: {exc}", file=sys.stderr)
+        return 1
     finally:
-        if not args.workdir:
+        if not kept:
             shutil.rmtree(work, ignore_errors=True)
     (out / "report.json").write_text(json.dumps(report, ensure_ascii=False, indent=2), "utf-8")
     (out / "report.md").write_text(render_markdown(report), "utf-8")
@@ -114,16 +156,24 @@ def run_bundled(args: argparse.Namespace) -> int:
     return 0
 
 
+class WorkerError(RuntimeError):
+    """A measurement's worker process failed; the message is one line."""
+
+
 def in_subprocess(argv: list[str]) -> dict:
+    """The measurement `argv` run by `python -m eval.bench _worker` in a fresh process."""
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as handle:
         target = Path(handle.name)
     try:
-        subprocess.run(
-            [sys.executable, "-m", "eval.bench", "_worker", str(target), *argv],
-            cwd=REPO,
-            check=True,
+        done = subprocess.run(
+            [sys.executable, "-m", "eval.bench", "_worker", str(target), *argv], cwd=REPO
         )
-        return json.loads(target.read_text("utf-8"))
+        result = json.loads(target.read_text("utf-8") or "{}")
+        if "error" in result:
+            raise WorkerError(result["error"])
+        if done.returncode != 0:
+            raise WorkerError(f"phép đo {argv[0]} dừng với mã {done.returncode}")
+        return result
     finally:
         target.unlink(missing_ok=True)
 
@@ -134,6 +184,10 @@ def command_line(args: argparse.Namespace) -> str:
         parts.append(f"--queries {args.queries}")
     if args.seed != 13:
         parts.append(f"--seed {args.seed}")
+    for flag in ("embedding", "passage_words", "keep", "workdir"):
+        value = getattr(args, flag)
+        if value is not None and value != "hashing":
+            parts.append(f"--{flag.replace('_', '-')} {value}")
     for flag in ("no_baseline", "no_startup", "embedding_check"):
         if getattr(args, flag):
             parts.append("--" + flag.replace("_", "-"))

@@ -12,22 +12,22 @@ import sys
 from pathlib import Path
 
 from eval.bench import add_arguments, run
-from eval.bench.measure import bench_size
+from eval.bench.measure import ModelUnavailableError, SizeJob, bench_size
 from eval.bench.models import bench_bundled, bench_embedding
 
 
 def _worker(argv: list[str]) -> None:
     target, kind, *rest = argv
-    if kind == "size":
-        size, folder, n_queries, seed, *flags = rest
-        result = bench_size(
-            int(size), Path(folder), int(n_queries), int(seed), "--no-baseline" not in flags
-        )
-    elif kind == "bundled":
-        result = bench_bundled(int(rest[0]))
-    else:
-        folder, seed = rest
-        result = bench_embedding(Path(folder), int(seed))
+    try:
+        if kind == "size":
+            result = bench_size(SizeJob(**json.loads(rest[0])))
+        elif kind == "bundled":
+            result = bench_bundled(int(rest[0]))
+        else:
+            folder, seed, xquad = rest
+            result = bench_embedding(Path(folder), int(seed), Path(xquad))
+    except ModelUnavailableError as exc:
+        result = {"error": str(exc)}
     Path(target).write_text(json.dumps(result), "utf-8")
 
 

@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from eval.bench.corpus import REPO, sentence_pool
+from eval.bench.corpus import REPO, XQUAD, sentence_pool
 
 BUNDLED_PASSAGES = 96
 BUNDLED_PASSAGE_WORDS = 150  # about one chunk of RAG_CHUNK_TOKENS=200 model tokens
@@ -23,7 +23,7 @@ BUNDLED_QUERIES = 60
 UPLOAD_ARTICLES = 20
 
 
-def bench_embedding(folder: Path, seed: int) -> dict:
+def bench_embedding(folder: Path, seed: int, xquad: Path = XQUAD) -> dict:
     """Our sentence-transformers path against `SentenceTransformer.encode` on the same texts,
     with a random-weight BERT of a realistic size (6 layers, 384 hidden): nothing downloaded."""
     import numpy as np
@@ -35,7 +35,7 @@ def bench_embedding(folder: Path, seed: int) -> dict:
     from rag.store import Store
 
     rng = random.Random(seed)
-    pool = sentence_pool()
+    pool = sentence_pool(xquad)
     texts = []
     for _ in range(256):
         words, parts = 0, []

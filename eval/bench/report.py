@@ -93,7 +93,58 @@ def render_markdown(report: dict) -> str:
             f"Embedding overhead ({e['model']}, {e['texts']} texts): texts/s {e['texts_per_s']}, "
             f"overhead vs encode {e['overhead']}, same vectors: {e['same_vectors']}.",
         ]
+    lines += _model_section(report)
     return "\n".join(lines) + "\n"
+
+
+def _model_section(report: dict) -> list[str]:
+    """With `--embedding` other than hashing: that model beside hashing, same corpus and run."""
+    rows = [r for r in report["sizes"].values() if "hashing" in r]
+    if not rows:
+        return []
+    lines = [
+        "",
+        f"{rows[0]['embedding_model']} against hashing on the same corpus, same run "
+        "(p50 / p95 ms; in brackets the p50 of the queries typed with diacritics, the only ones "
+        "hybrid embeds):",
+        "",
+        "| passages | words per passage | model | lexical | dense | hybrid search | ask (hybrid) "
+        "| query embedding | vectors: embedded this run, chars/s (per CPU-s) over all runs |",
+        "| " + " | ".join(["---"] * 9) + " |",
+    ]
+    for r in rows:
+        for name, m in ((r["embedding_model"], r), ("hashing", r["hashing"])):
+            s, a = m["search"], m["answer"]["hybrid"]
+            q = m.get("query_embedding")
+            v = m.get("vectors", {})
+            model = v.get("model", {})
+            lines.append(
+                "| "
+                + " | ".join(
+                    [
+                        f"{m['passages']:,}",
+                        f"{m['passage_words']}",
+                        name,
+                        f"{s['lexical']['p50_ms']} / {s['lexical']['p95_ms']}",
+                        f"{s['dense']['p50_ms']} / {s['dense']['p95_ms']}",
+                        f"{s['hybrid']['p50_ms']} / {s['hybrid']['p95_ms']} "
+                        f"({s['hybrid']['p50_ms_accented']})",
+                        f"{a['p50_ms']} / {a['p95_ms']} ({a['p50_ms_accented']})",
+                        f"{q['p50_ms']} / {q['p95_ms']}" if q else "-",
+                        f"{v['embedded']:,}, {model.get('chars_per_s') or '-'} "
+                        f"({model.get('chars_per_cpu_s') or '-'})"
+                        if v
+                        else "-",
+                    ]
+                )
+                + " |"
+            )
+        ratio = r["ratio_to_hashing"]
+        lines.append(
+            f"| | | ratio | {ratio['search_lexical_p50']}x | {ratio['search_dense_p50']}x "
+            f"| {ratio['search_hybrid_p50']}x | {ratio['answer_hybrid_p50']}x | | |"
+        )
+    return lines
 
 
 def _stage_names(report: dict) -> list[str]:
@@ -114,7 +165,11 @@ def plot(report: dict, path: Path) -> None:
     fig, ax = plt.subplots(figsize=(7, 4.5))
     series = [
         ("ours, lexical", [r["search"]["lexical"]["p50_ms"] for r in rows], "o-"),
-        ("ours, dense (hashing)", [r["search"]["dense"]["p50_ms"] for r in rows], "s-"),
+        (
+            f"ours, dense ({rows[0].get('embedding_model', 'hashing')})",
+            [r["search"]["dense"]["p50_ms"] for r in rows],
+            "s-",
+        ),
         ("ours, hybrid", [r["search"]["hybrid"]["p50_ms"] for r in rows], "^-"),
         ("ours, Assistant.ask (hybrid)", [r["answer"]["hybrid"]["p50_ms"] for r in rows], "D-"),
     ]
