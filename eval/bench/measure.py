@@ -107,7 +107,7 @@ def measure_index(
     """Sync `folder/corpus` into `data` with `model` (lexical index first, then vectors, as the
     page does), re-sync it, then time searches in every mode and answers."""
     from embeddings import collection_slug, load_embedder
-    from rag.chain import Assistant
+    from rag import Assistant
     from rag.config import Settings
     from rag.retrieval import Retriever
     from rag.store import Store
@@ -264,7 +264,7 @@ def hit_rates(found: list[list[int]], relevant: list[set[int]], queries: list[di
 _STARTUP = r"""
 import os, resource, sys, time
 print("start", flush=True)
-from rag.chain import Assistant
+from rag import Assistant
 from rag.config import Settings
 print("imported", flush=True)
 assistant = Assistant.from_settings(Settings.from_env(dotenv=None))

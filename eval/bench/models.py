@@ -160,7 +160,7 @@ def bench_upload(seed: int) -> dict:
     vector), then the background vector build, each as characters per second. The articles are
     the shipped ones under distinct title lines, so no passage text repeats and the vector
     cache cannot serve one copy's vectors to another."""
-    from rag.chain import Assistant
+    from rag import Assistant
     from rag.config import Settings
 
     articles = sorted((REPO / "corpus").glob("*.txt"))
