@@ -10,6 +10,12 @@ import pytest
 from eval import bench
 
 
+def _run(*argv: str) -> int:
+    parser = argparse.ArgumentParser()
+    bench.add_arguments(parser)
+    return bench.run(parser.parse_args(list(argv)))
+
+
 @pytest.fixture(scope="module")
 def report(tmp_path_factory) -> dict:
     # Only the benchmark itself reads XQuAD-vi; tests that need no data never skip with it.
@@ -94,3 +100,57 @@ def test_parallel_tokenizing_gives_the_serial_tokens(monkeypatch, seed_corpus, t
     finally:
         tokenizing.close()
     assert tokens == [index_tokens(t) for t in texts]
+
+
+@pytest.fixture(scope="module")
+def kept(tmp_path_factory) -> tuple[dict, dict]:
+    """The same short-passage size run twice over one --keep folder."""
+    if not bench.XQUAD.is_file():
+        pytest.skip("XQuAD-vi is not beside the repo")
+    keep, out = tmp_path_factory.mktemp("keep"), tmp_path_factory.mktemp("out")
+    common = ["--sizes", "60", "--queries", "8", "--passage-words", "30", "--keep", str(keep)]
+    runs = []
+    for _ in range(2):
+        assert _run(*common, "--out", str(out), "--no-baseline", "--no-startup") == 0
+        runs.append(json.loads((out / "report.json").read_text("utf-8"))["sizes"]["60"])
+    assert sorted(p.name for p in keep.iterdir()) == ["60-w30"]
+    return runs[0], runs[1]
+
+
+def test_short_passages_are_one_passage_per_file(kept):
+    first, _ = kept
+    assert (first["documents"], first["passages"]) == (60, 60)
+    # Two 15-word windows of two sentences (a sentence shorter than 15 words comes whole).
+    assert 25 <= first["passage_words"] <= 30
+    assert first["search"]["lexical"]["hit@5"] == 1.0
+
+
+def test_a_kept_folder_is_reused_and_nothing_is_embedded_twice(kept):
+    first, second = kept
+    assert (first["ingest"]["unchanged"], first["vectors"]["embedded"]) == (0, 60)
+    assert (second["ingest"]["unchanged"], second["vectors"]["embedded"]) == (60, 0)
+    assert second["vectors"]["pending_at_start"] == 0
+    # The ledger of what the model embedded is summed over both runs: 60 passages, once.
+    assert first["vectors"]["model"]["all_runs"]["passages"] == 60
+    assert second["vectors"]["model"]["this_run"]["passages"] == 0
+    assert second["vectors"]["model"]["all_runs"] == first["vectors"]["model"]["all_runs"]
+
+
+def test_the_vector_ledger_counts_build_passages_only_and_survives_a_restart(tmp_path):
+    from embeddings import load_embedder
+    from eval.bench.build import VectorLedger
+
+    passages = ["Chi bộ triển khai kế hoạch.", "Năm 2021 là năm hành động."]
+    loaded = load_embedder("hashing")
+    ledger = VectorLedger(tmp_path / "ledger.json")
+    counted = ledger.wrap(loaded).embedder
+    counted.embed_array(passages)  # outside a build: the answerer's sentence similarity
+    with ledger.record():
+        vectors = counted.embed_array(passages)
+        counted.embed_query("Chi bộ làm gì?")
+    assert (vectors == loaded.embedder.embed_array(passages)).all()
+    assert ledger.this_run["passages"] == 2
+    assert ledger.this_run["chars"] == sum(len(p) for p in passages)
+    again = VectorLedger(tmp_path / "ledger.json")
+    assert (again.totals["passages"], again.totals["chars"]) == (2, 53)
+    assert again.this_run["passages"] == 0
