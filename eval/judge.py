@@ -126,7 +126,7 @@ def _verdicts(reply: str) -> dict[int, bool] | None:
 
 def embedder_of(assistant) -> Embed:
     """The assistant's own embedder, query-side, as the relevance cosine."""
-    model = assistant.store.embedder.embedder
+    model = assistant.embeddings
 
     def embed(texts: list[str]) -> np.ndarray:
         return np.asarray(model.embed_array(list(texts), is_query=True))

@@ -137,7 +137,7 @@ def document_ranking(
 def ask_all(
     assistant, questions: Sequence[Question], mode: str, tick: Callable[[], None] = lambda: None
 ) -> Iterator[Record]:
-    every = tuple(sorted(assistant.store.snapshot.docs))
+    every = tuple(sorted(d.doc_id for d in assistant.documents()))
     for q in questions:
         # A question asked without some documents searches only the others.
         filters = (

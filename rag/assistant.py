@@ -176,6 +176,11 @@ class Assistant(Chain):
             for d in self.store.documents()
         ]
 
+    @property
+    def embeddings(self):
+        """The LangChain `Embeddings` that actually embeds (after any fallback)."""
+        return self.store.embedder.embedder
+
     def example_questions(self, n: int = 3) -> list[str]:
         """Questions this assistant answers over the user's own collection (its titles and
         metadata), or about what it does while the collection is empty."""

@@ -268,7 +268,7 @@ from rag import Assistant
 from rag.config import Settings
 print("imported", flush=True)
 assistant = Assistant.from_settings(Settings.from_env(dotenv=None))
-n = len(assistant.store.snapshot.chunks)
+n = assistant.status().chunks
 print("ready", n, flush=True)
 answer = assistant.ask(sys.argv[1])
 print("answered", len(answer.citations), flush=True)

@@ -182,11 +182,11 @@ def bench_upload(seed: int) -> dict:
         )
         assistant = Assistant.from_settings(settings)
         start = time.perf_counter()
-        assistant.store.sync(folder, vectors=False)
+        assistant.ingest(folder, vectors=False)
         indexed = time.perf_counter() - start
         answer = assistant.ask("Kế hoạch được triển khai tới bao nhiêu chi bộ?")
         first_answer = time.perf_counter() - start
-        pending = assistant.status()["vectors_pending"]
+        pending = assistant.status().vectors_pending
         start = time.perf_counter()
         assistant.build_vectors()
         vectors = time.perf_counter() - start
