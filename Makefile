@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: setup run test lint format ingest eval bench screenshot
+.PHONY: setup run test test-fast lint format ingest eval bench screenshot
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -17,6 +17,10 @@ run: setup
 
 test: setup
 	$(PY) -m pytest -q
+
+# The tests under a second each (no child processes, servers or browser): about a minute.
+test-fast: setup
+	$(PY) -m pytest -q -m "not slow"
 
 lint: setup
 	$(VENV)/bin/ruff check .

@@ -46,6 +46,7 @@ def original(seed_corpus, doc_id: str) -> str:
 # -- extractive -------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_number_question_answers_594_and_points_at_the_sentence(assistant, seed_corpus):
     answer = assistant.ask("Kế hoạch số 51-KH/ĐUK được triển khai tới bao nhiêu chi bộ?")
     assert not answer.abstained and answer.mode == "extractive"
@@ -239,6 +240,7 @@ def test_stream_yields_text_then_the_answer(assistant):
     assert set(answer.timings_ms) == {"retrieve", "answer", "total"}
 
 
+@pytest.mark.slow
 def test_cli_ask_json(tmp_path, seed_corpus):
     env = {
         **os.environ,

@@ -435,6 +435,7 @@ def test_feedback_keeps_one_vote_per_answer_and_a_later_vote_replaces_it(tmp_pat
     )
 
 
+@pytest.mark.slow
 def test_feedback_log_stays_under_its_size_cap_dropping_the_oldest_answers(tmp_path):
     log = tmp_path / "feedback.jsonl"
     line = len(json.dumps(vote("a000", "up"), ensure_ascii=False).encode()) + 1

@@ -9,6 +9,9 @@ import pytest
 
 from eval import bench
 
+# Each test builds and measures a corpus in a child process.
+pytestmark = pytest.mark.slow
+
 
 def _run(*argv: str) -> int:
     parser = argparse.ArgumentParser()

@@ -55,6 +55,7 @@ def run(tmp_path, seed_corpus):
     return _run
 
 
+@pytest.mark.slow
 def test_ingest_then_search_finds_kinhtedothi_first(run):
     ingest = run("ingest", "--json")
     assert ingest.returncode == 0, ingest.stderr
@@ -91,6 +92,7 @@ def test_ingest_then_search_finds_kinhtedothi_first(run):
     assert (again["unchanged"], again["added"]) == (5, 0)
 
 
+@pytest.mark.slow
 def test_info_reports_the_bundled_fallback_in_one_warning(run):
     info = run("info", "--json", RAG_EMBEDDING_MODEL="intfloat/multilingual-e5-base")
     assert info.returncode == 0
@@ -111,6 +113,7 @@ def test_info_reports_the_bundled_fallback_in_one_warning(run):
     assert "Traceback" not in info.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -140,6 +143,7 @@ def test_bad_input_is_one_line_and_exit_2(run, args, message):
     assert result.stderr.strip().splitlines() == [message]
 
 
+@pytest.mark.slow
 def test_bad_files_are_named_and_nothing_indexed_is_lost(run, tmp_path):
     assert run("ingest").returncode == 0
     bad = tmp_path / "bad"
@@ -215,6 +219,7 @@ def test_progress_off_a_terminal_is_plain_lines(capsys):
     )
 
 
+@pytest.mark.slow
 def test_cli_and_page_report_each_file_as_assistant_ingest_gives_it(run, monkeypatch):
     from app import ChatPage
     from rag import Assistant

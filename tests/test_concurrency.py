@@ -56,6 +56,7 @@ def corpus(tmp_path, seed_corpus):
     return folder
 
 
+@pytest.mark.slow
 def test_twenty_simultaneous_chats_and_an_upload(tmp_path, corpus, monkeypatch):
     from gradio_client import Client, handle_file
 
@@ -113,6 +114,7 @@ def test_twenty_simultaneous_chats_and_an_upload(tmp_path, corpus, monkeypatch):
     assert "hop-tac-xa.txt" in {d.doc_id for d in assistant.documents()}
 
 
+@pytest.mark.slow
 def test_readers_never_see_a_half_built_index(tmp_path, corpus):
     """Searches keep running while syncs add and remove a document: every result belongs to one
     committed snapshot (its chunk is there and its text is the file's), and none fails."""

@@ -106,6 +106,7 @@ def test_the_slot_of_the_wh_word(question, left, right):
     assert (asked.left, asked.right) == (left, right)
 
 
+@pytest.mark.slow
 def test_first_tagging_in_parallel_threads_does_not_crash(tmp_path):
     """The page answers chats in threads; underthesea loads its tagger on first use without a
     lock. A fresh process, so that the first use is the parallel one."""

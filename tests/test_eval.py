@@ -235,6 +235,7 @@ def test_squad_paragraph_is_the_body_and_the_title_is_the_article(tmp_path):
 # --- end to end -------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_eval_run_end_to_end(tmp_path, seed_corpus, isolated_data_dir, capsys):
     """Every figure here is known without the code under test: both answerable questions are
     about article 000, which BM25 ranks first for them (tests/test_retrieval.py), its answer
@@ -344,6 +345,7 @@ def test_eval_run_bad_input_is_one_line_and_exit_2(tmp_path, capsys):
     assert err == [f"Lỗi: Không tìm thấy tệp câu hỏi: {tmp_path / 'missing.jsonl'}"]
 
 
+@pytest.mark.slow
 def test_eval_squad_end_to_end(tmp_path):
     source = tmp_path / "tiny.json"
     source.write_text(json.dumps(TINY_SQUAD, ensure_ascii=False), encoding="utf-8")
@@ -374,6 +376,7 @@ def test_eval_squad_end_to_end(tmp_path):
     assert report["skipped_documents"] == []
 
 
+@pytest.mark.slow
 def test_eval_squad_half_keeps_whole_articles(tmp_path):
     source = tmp_path / "tiny.json"
     source.write_text(json.dumps(TINY_SQUAD, ensure_ascii=False), encoding="utf-8")
@@ -439,6 +442,7 @@ def test_short_answer_is_scored_squad_style_and_none_or_abstained_is_zero():
 # --- LLM judge --------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_judge_scores_with_the_stub_llm(tmp_path, monkeypatch, seed_corpus):
     question = SEED_QUESTIONS[0]
     with StubLLM() as stub:

@@ -86,6 +86,7 @@ def test_a_zip_bomb_docx_is_refused(tmp_path):
     assert str(err.value).endswith(" giải nén thành 10,485,768 byte (có thể là zip bomb)")
 
 
+@pytest.mark.slow
 def test_hostile_files_are_reported_and_the_corpus_still_indexes(tmp_path, seed_corpus):
     corpus = tmp_path / "corpus"
     shutil.copytree(seed_corpus, corpus)

@@ -107,6 +107,7 @@ def _python(env: dict, *args: str, timeout: int = 300) -> subprocess.CompletedPr
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("stage", ["loading", "embedding", "chroma", "bm25"])
 def test_sigkill_during_ingest_loses_nothing(tmp_path, seed_corpus, stage):
     corpus = tmp_path / "corpus"
@@ -299,6 +300,7 @@ sys.exit(main(["ingest", sys.argv[1]]))
 """
 
 
+@pytest.mark.slow
 def test_vector_build_killed_resumes_without_embedding_anything_twice(tmp_path, seed_corpus):
     """Killed while embedding its third batch of 10: the two finished batches are in the vector
     cache though none reached Chroma yet; the next ingest embeds exactly the other 30."""

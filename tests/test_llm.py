@@ -180,6 +180,7 @@ def test_llm_answer_streams_in_the_direct_answer_shape_and_is_verified(retriever
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "reply", [Reply(delay=4.0), Reply(status=500), Reply(malformed=True), Reply("")]
 )
@@ -209,6 +210,7 @@ def test_a_stream_cut_before_its_finish_reason_falls_back_with_a_reset(retriever
     assert "luồng trả lời dừng giữa chừng (finish_reason=None)" in caplog.text
 
 
+@pytest.mark.slow
 def test_a_slow_drip_past_the_timeout_as_a_whole_falls_back(retriever):
     # The stub streams 7 characters a piece, each 0.6 s after the last: well under the
     # client's 1.5 s per read, but the whole reply (12 pieces) would take 6.6 s.
@@ -253,6 +255,7 @@ def test_llm_rewrites_follow_ups(retriever):
     assert condense[-1]["content"].startswith("Câu hỏi cuối cùng: Ông ấy giữ chức vụ gì?")
 
 
+@pytest.mark.slow
 def test_instructions_inside_documents_stay_data(tmp_path, seed_corpus):
     corpus = tmp_path / "corpus"
     shutil.copytree(seed_corpus, corpus)

@@ -110,6 +110,7 @@ def rag(env: dict, *args: str) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.slow
 def test_a_server_that_quotes_the_key_does_not_leak_it(ingested):
     with StubLLM() as stub:
         stub.queue(Reply(status=401, echo_auth=True))
@@ -126,6 +127,7 @@ def test_a_server_that_quotes_the_key_does_not_leak_it(ingested):
     assert "Lê Minh Đức" in result.stdout
 
 
+@pytest.mark.slow
 def test_credentials_in_the_url_and_echoed_errors_never_reach_the_output(ingested):
     with StubLLM() as stub:
         port = stub.server.server_address[1]
@@ -182,6 +184,7 @@ def test_http_request_logs_show_no_credentials(store, caplog):
     ]
 
 
+@pytest.mark.slow
 def test_the_page_status_and_its_config_show_only_the_endpoint(store):
     from app import ChatPage, create_app
 

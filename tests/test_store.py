@@ -110,6 +110,7 @@ def test_unreadable_new_version_keeps_the_old_one(corpus):
     assert store.snapshot.docs[doc]["chunks"] == old_chunks
 
 
+@pytest.mark.slow
 def test_models_never_share_a_collection(corpus, tiny_model_dir):
     hashing = open_store("hashing")
     tiny = open_store(str(tiny_model_dir))
@@ -133,6 +134,7 @@ def test_missing_path_is_a_store_error(tmp_path):
         open_store().sync(tmp_path / "khong-co")
 
 
+@pytest.mark.slow
 def test_vectors_lost_from_chroma_come_back_from_the_cache(corpus):
     """Rows missing from Chroma (a kill mid-write, a damaged collection) are pending vectors:
     the next sync writes them again from the vector cache without running the model."""
@@ -167,6 +169,7 @@ def test_snapshot_is_searchable_before_its_vectors(corpus):
     assert retriever.search(question, k=3, mode="dense") != []
 
 
+@pytest.mark.slow
 def test_rebuild_embeds_nothing_already_embedded(corpus):
     store = open_store()
     store.sync(corpus)
@@ -178,6 +181,7 @@ def test_rebuild_embeds_nothing_already_embedded(corpus):
     assert chroma_ids(fresh) == set(ids)
 
 
+@pytest.mark.slow
 def test_moved_corpus_folder_is_mirrored_from_its_new_place(corpus, tmp_path):
     store = open_store()
     store.sync(corpus)
