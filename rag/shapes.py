@@ -73,7 +73,7 @@ _HOW = _Phrases(
 )
 _LIST = _Phrases(
     rf"{_W}(?:(?:những|các)\s+(?:\w+\s+){{1,4}}?nào|gồm những gì|gồm những ai|bao gồm những gì"
-    rf"|gồm gì|những gì|liệt kê|kể tên){_E}"
+    rf"|gồm gì|những gì|liệt kê|kể tên(?! một{_E})){_E}"
 )
 _YES_NO = _Phrases(
     rf"{_W}(?:có phải|phải không|đúng không|phải chăng|(?:có|đã|được|bị)\s(?:.+\s)?(?:không|chưa)"
@@ -244,6 +244,7 @@ def _because_before(question: str, reason: Sentence, consequence: Sentence) -> A
 _INTRODUCER = _Phrases(rf"(?::|{_W}(?:bao gồm|gồm có|gồm|như là|như|là){_E})")
 # Clauses between semicolons are items only after a colon or "gồm"/"bao gồm"/"như".
 _STRONG = _Phrases(rf"(?::|{_W}(?:bao gồm|gồm có|gồm|như là|như){_E})")
+_CLAUSE_OPENER = _Phrases(rf"(?:và|nhưng|còn|song|đồng thời|trong khi){_E}")
 _AND = re.compile(r"\s+(?:và|cùng|hoặc|va|hoac)\s+")
 
 
@@ -293,6 +294,10 @@ def _comma_items(text: str, a: int, b: int) -> list[tuple[int, int]]:
     items = [_strip(text, x, y) for x, y in pieces]
     items = [(x, y) for x, y in items if y > x]
     if len(items) < 3 or any(len(text[x:y].split()) > MAX_ITEM_WORDS for x, y in items):
+        return []
+    # ", và …", ", nhưng …" after a comma opens a clause: the commas were not an enumeration.
+    pattern, form = _CLAUSE_OPENER._pick(text)
+    if any(pattern.match(form, x) for x, _ in items):
         return []
     return items
 

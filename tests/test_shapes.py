@@ -12,7 +12,7 @@ from rag.chunking import chunk_article
 from rag.documents import load_document
 from rag.shapes import HOW, LIST, UNCLEAR, WHY, YES_NO, answer_shaped, shape_of
 from rag.text import fold
-from rag.types import Hit
+from rag.types import Chunk, Hit
 
 SEED = Path(__file__).resolve().parent.parent / "corpus"
 KINHTEDOTHI = "000_cc43d066e58669a5.txt"
@@ -51,6 +51,7 @@ def _hits(passages, name: str) -> list[Hit]:
         ("Ai là Bí thư Đảng ủy Khối?", None),
         ("Những năm nào kim ngạch xuất khẩu tăng?", None),
         ("Kim ngạch nhập khẩu đạt bao nhiêu?", None),
+        ("Kể tên một nghị quyết chuyên đề.", None),  # one item asked: a factoid
     ],
 )
 def test_shape_is_read_from_the_question_with_and_without_diacritics(question, shape):
@@ -173,3 +174,18 @@ def test_weak_evidence_is_left_to_the_factoid_answerers_abstention(passages):
     # Not one word of the question is in the article: the factoid answerer's threshold decides.
     assert answer_shaped("Vì sao giá vàng thế giới tăng mạnh?", _hits(passages, HA_NOI)) is None
     assert answer_shaped("Giá vàng có tăng không?", _hits(passages, HA_NOI)) is None
+
+
+def _inline(text: str) -> list[Hit]:
+    return [Hit(Chunk("c0", "tin.txt", 0, text, 0, len(text), "Tin"), 1.0, 1)]
+
+
+def test_commas_that_join_clauses_are_not_split_into_items():
+    clauses = (
+        "Đoàn công tác của tỉnh là những người đến thăm các xã vùng cao, và sau đó đoàn về "
+        "làm việc với huyện, xã."
+    )
+    listed = "Các mặt hàng xuất khẩu chủ yếu là gạo, cà phê, hạt điều và hồ tiêu."
+    assert answer_shaped("Đoàn công tác của tỉnh gồm những gì?", _inline(clauses)) is None
+    answer = answer_shaped("Các mặt hàng xuất khẩu chủ yếu gồm những gì?", _inline(listed))
+    assert answer.text == "- gạo [1]\n- cà phê [2]\n- hạt điều [3]\n- hồ tiêu [4]"
