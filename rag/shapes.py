@@ -5,8 +5,8 @@ question-sentence cosine the extractive answerer uses. Out: an `Answer` for a wh
 (the clause after "vì", "do", "nhờ", "để", "bằng cách"… first, cited, then an excerpt of its
 sentence), a list question (one cited bullet per enumerated item of the best sentence) or a yes/no
 question ("Có."/"Không." with the evidence sentence, or that the documents do not say); None when
-the question is of no such shape or its best sentence holds no such clause or enumeration (the
-factoid answerer then answers it).
+the question is of no such shape, its best sentence is too weak evidence, or holds no such clause
+or enumeration: the factoid answerer then answers or abstains as before.
 Never rewrites article text: every shown piece is a slice of the original sentence.
 """
 
@@ -51,17 +51,17 @@ class _Phrases:
         self.marked = re.compile(pattern)
         self.folded = re.compile(fold(pattern))
 
-    def _pick(self, text: str) -> tuple[re.Pattern[str], str]:
+    def pick(self, text: str) -> tuple[re.Pattern[str], str]:
         if has_diacritics(text):
             return self.marked, canonical(text)
         return self.folded, text.lower()
 
     def search(self, text: str) -> re.Match[str] | None:
-        pattern, form = self._pick(text)
+        pattern, form = self.pick(text)
         return pattern.search(form)
 
     def sub(self, text: str) -> str:
-        pattern, form = self._pick(text)
+        pattern, form = self.pick(text)
         return pattern.sub(" ", form)
 
 
@@ -102,7 +102,7 @@ def shape_of(question: str) -> str | None:
     return None
 
 
-# Connectives opening a reason (why) or a means or purpose (how); general Vietnamese grammar.
+# Connectives opening a reason or purpose (why) or a means (how); general Vietnamese grammar.
 # "vì vậy", "do đó", "nhờ thế" open a consequence: the reason is what came before.
 _CONSEQUENCE = r"(?!\s+(?:vậy|thế|đó|này|đấy)(?!\w))"
 _REASON = _Phrases(
@@ -119,7 +119,7 @@ _MEANS = _Phrases(
 _THEREFORE = _Phrases(
     r"^\W*(?:chính\s+)?(?:vì|do|bởi|nhờ|cho)\s+(?:vậy|thế|đó|nên)(?!\w)|^\W*vậy nên(?!\w)"
 )
-# Where a clause ends: a semicolon or colon, or the comma closing a clause that opens the sentence.
+# Where a clause ends (a clause opening the sentence ends at its comma, see _clauses).
 _CLAUSE_END = re.compile(r"[;:]")
 
 
@@ -185,7 +185,7 @@ def _clauses(text: str, connectives: _Phrases) -> list[tuple[int, int]]:
     """(start, end) of each clause of `text` opened by one of `connectives`: to the next ";" or
     ":", or, for a clause opening the sentence ("Vì …, nên …"), to its comma; cut to
     MAX_CLAUSE_WORDS words at a comma when longer."""
-    pattern, form = connectives._pick(text)
+    pattern, form = connectives.pick(text)
     out = []
     for m in pattern.finditer(form):
         end_mark = _CLAUSE_END.search(text, m.end())
@@ -267,7 +267,7 @@ def _items(text: str, overlap: Overlap | None = None) -> list[tuple[int, int]]:
         return []
     clauses.sort()
     a, b = clauses[0]
-    pattern, form = _STRONG._pick(text)
+    pattern, form = _STRONG.pick(text)
     opens = [m.end() for m in pattern.finditer(form, a, b)]
     if not opens:
         return []
@@ -280,7 +280,7 @@ def _comma_items(text: str, a: int, b: int) -> list[tuple[int, int]]:
     first = text.find(",", a, b)
     if first < 0:
         return []
-    pattern, form = _INTRODUCER._pick(text)
+    pattern, form = _INTRODUCER.pick(text)
     opens = [m.end() for m in pattern.finditer(form, a, first)]
     if not opens:
         return []
@@ -296,7 +296,7 @@ def _comma_items(text: str, a: int, b: int) -> list[tuple[int, int]]:
     if len(items) < 3 or any(len(text[x:y].split()) > MAX_ITEM_WORDS for x, y in items):
         return []
     # ", và …", ", nhưng …" after a comma opens a clause: the commas were not an enumeration.
-    pattern, form = _CLAUSE_OPENER._pick(text)
+    pattern, form = _CLAUSE_OPENER.pick(text)
     if any(pattern.match(form, x) for x, _ in items):
         return []
     return items
