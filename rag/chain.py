@@ -27,6 +27,7 @@ from rag.prompts import answer_messages, condense_messages
 from rag.retrieval import Retriever, check_query
 from rag.router import Router
 from rag.scoring import idf_from_counts
+from rag.shapes import answer_shaped
 from rag.spans import typed_spans
 from rag.text import canonical
 from rag.types import Answer, Filters, Hit
@@ -368,11 +369,12 @@ class Chain:
     def _extractive(self, question: str, hits: list[Hit]) -> Answer:
         if not hits:
             return abstention(question)
-        answerer = ExtractiveAnswerer(
-            idf=self._idf(),
-            similarity=self._similarity(),
-        )
-        return answerer.answer(question, hits)
+        idf, similarity = self._idf(), self._similarity()
+        # Why / how, list and yes/no questions get their own shape (rag.shapes); None: a factoid.
+        shaped = answer_shaped(question, hits, idf, similarity)
+        if shaped is not None:
+            return shaped
+        return ExtractiveAnswerer(idf=idf, similarity=similarity).answer(question, hits)
 
     def _similarity(self):
         loaded = self.store.embedder

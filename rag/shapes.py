@@ -1,0 +1,389 @@
+"""Answers shaped by what a question asks: a reason or means, a list, or yes / no.
+
+In: a standalone question, the retrieved `Hit`s, the IDF and (with a real model) the
+question-sentence cosine the extractive answerer uses. Out: an `Answer` for a why / how question
+(the clause after "vì", "do", "nhờ", "để", "bằng cách"… first, cited, then an excerpt of its
+sentence), a list question (one cited bullet per enumerated item of the best sentence) or a yes/no
+question ("Có."/"Không." with the evidence sentence, or that the documents do not say); None when
+the question is of no such shape, its best sentence is too weak evidence, or holds no such clause
+or enumeration: the factoid answerer then answers or abstains as before.
+Never rewrites article text: every shown piece is a slice of the original sentence.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from rag.errors import one_line
+from rag.extractive import ABSTAIN_THRESHOLD, SUPPORT_WORDS, support
+from rag.question import numbers_agree, question_kind, terms
+from rag.scoring import Overlap, flat_idf
+from rag.sentences import Sentence, candidate_sentences
+from rag.text import canonical, fold, has_diacritics, word_tokens
+from rag.types import Answer, Citation, Hit
+
+WHY, HOW, LIST, YES_NO = "why", "how", "list", "yes_no"
+
+# Evidence for "Có"/"Không": the best sentence holds at least this share of the proposition's
+# weighted words (the seed abstention threshold is 0.3: enough to quote, not to affirm).
+AFFIRM = 0.7
+# A negation counts when it stands within this many words before a word of the proposition
+# ("chưa được kết nạp"), not anywhere in a long sentence.
+NEGATION_REACH = 3
+UNCLEAR = "Tài liệu không nói rõ điều này."
+# The extractive answerer's sentence score. No bonus for a sentence that holds a clause or a
+# list: on the XQuAD-vi tune half such a bonus (0.15) picked the wrong sentence more often than
+# the right one ("để …" clauses are everywhere).
+RANK_WEIGHT, DENSE_WEIGHT = 0.2, 0.3
+MAX_CLAUSE_WORDS = 20
+MAX_ITEM_WORDS = 15  # longer comma-separated pieces are clauses of a sentence, not list items
+
+Similarity = Callable[[str, list[str]], list[float]]
+
+
+class _Phrases:
+    """A regex written with diacritics, matched on the canonical question, or its folded form
+    on a question typed without marks."""
+
+    def __init__(self, pattern: str):
+        self.marked = re.compile(pattern)
+        self.folded = re.compile(fold(pattern))
+
+    def pick(self, text: str) -> tuple[re.Pattern[str], str]:
+        if has_diacritics(text):
+            return self.marked, canonical(text)
+        return self.folded, text.lower()
+
+    def search(self, text: str) -> re.Match[str] | None:
+        pattern, form = self.pick(text)
+        return pattern.search(form)
+
+    def sub(self, text: str) -> str:
+        pattern, form = self.pick(text)
+        return pattern.sub(" ", form)
+
+
+_W, _E = r"(?<!\w)", r"(?!\w)"
+_WHY = _Phrases(rf"{_W}(?:vì sao|tại sao|do đâu|vì đâu|lý do|lí do|nguyên nhân|vì lẽ gì){_E}")
+_HOW = _Phrases(
+    rf"{_W}(?:như thế nào|thế nào|bằng cách nào|làm thế nào|làm sao|bằng cách gì"
+    rf"|bằng những cách nào|theo cách nào|ra sao){_E}"
+)
+_LIST = _Phrases(
+    rf"{_W}(?:(?:những|các)\s+(?:\w+\s+){{1,4}}?nào|gồm những gì|gồm những ai|bao gồm những gì"
+    rf"|gồm gì|những gì|liệt kê|kể tên(?! một{_E})){_E}"
+)
+_YES_NO = _Phrases(
+    rf"{_W}(?:có phải|phải không|đúng không|phải chăng|(?:có|đã|được|bị)\s(?:.+\s)?(?:không|chưa)"
+    rf"\s*[?.!]*\s*$){_E}"
+)
+# The words that only ask (removed before scoring, so they do not count as missing).
+_ASKING = _Phrases(
+    rf"{_W}(?:vì sao|tại sao|do đâu|vì đâu|lý do|lí do|nguyên nhân|như thế nào|thế nào"
+    rf"|bằng cách nào|làm thế nào|làm sao|ra sao|gồm những gì|bao gồm|gồm|những gì|liệt kê"
+    rf"|kể tên|có phải|phải không|đúng không|phải chăng|không\s*[?.!]*\s*$|chưa\s*[?.!]*\s*$){_E}"
+)
+
+
+def shape_of(question: str) -> str | None:
+    """WHY, HOW, LIST, YES_NO or None, from the question's own words (with or without marks).
+    A question that asks a number, date, person or place is a factoid even when it says
+    "những … nào" ("những năm nào")."""
+    if _WHY.search(question):
+        return WHY
+    if _HOW.search(question):
+        return HOW
+    if _YES_NO.search(question):
+        return YES_NO
+    if _LIST.search(question) and question_kind(question) is None:
+        return LIST
+    return None
+
+
+# Connectives opening a reason or purpose (why) or a means (how); general Vietnamese grammar.
+# "vì vậy", "do đó", "nhờ thế" open a consequence: the reason is what came before.
+_CONSEQUENCE = r"(?!\s+(?:vậy|thế|đó|này|đấy)(?!\w))"
+_REASON = _Phrases(
+    rf"{_W}(?:bởi vì|bởi lẽ|tại vì|vì|bởi|do|nhờ(?: vào| có)?|là do|để|nhằm(?: mục đích)?)"
+    rf"{_E}{_CONSEQUENCE}"
+)
+# A purpose ("để", "nhằm") answers why, not how.
+_MEANS = _Phrases(
+    rf"{_W}(?:bằng cách|bằng việc|thông qua|qua việc|bằng|nhờ(?: vào| có)?|với việc)"
+    rf"{_E}{_CONSEQUENCE}"
+)
+# A sentence opening with "Vì vậy", "Do đó", "Chính vì thế"… states the consequence of the one
+# before it, which is then the reason.
+_THEREFORE = _Phrases(
+    r"^\W*(?:chính\s+)?(?:vì|do|bởi|nhờ|cho)\s+(?:vậy|thế|đó|nên)(?!\w)|^\W*vậy nên(?!\w)"
+)
+# Where a clause ends (a clause opening the sentence ends at its comma, see _clauses).
+_CLAUSE_END = re.compile(r"[;:]")
+
+
+@dataclass(frozen=True)
+class _Scored:
+    score: float
+    coverage: float
+    sentence: Sentence
+
+
+def answer_shaped(
+    question: str,
+    hits: Sequence[Hit],
+    idf: Callable[[str], float] = flat_idf,
+    similarity: Similarity | None = None,
+) -> Answer | None:
+    """The answer of the question's shape, or None for the factoid answerer."""
+    shape = shape_of(question)
+    if shape is None:
+        return None
+    sentences = candidate_sentences(hits)
+    if not sentences:
+        return None
+    # Scored on what the question is about: its asking words are not missing from the evidence.
+    about = _ASKING.sub(question)
+    overlap = Overlap(about, idf)
+    dense = similarity(question, [s.text for s in sentences]) if similarity else None
+    ranked = []
+    for i, s in enumerate(sentences):
+        coverage = overlap(s.text)
+        score = coverage + RANK_WEIGHT / s.rank + (DENSE_WEIGHT * dense[i] if dense else 0.0)
+        ranked.append(_Scored(score, coverage, s))
+    best = max(ranked, key=lambda r: r.score)  # max keeps the first of equal scores
+    if best.coverage < ABSTAIN_THRESHOLD or not numbers_agree(question, best.sentence.text):
+        return None  # weak evidence: the factoid answerer abstains (or finds better) as before
+    if shape == YES_NO:
+        return _yes_no(question, about, best)
+    text = best.sentence.text
+    found = _items(text, overlap) if shape == LIST else (_reason if shape == WHY else _means)(text)
+    if shape == WHY and not found and _THEREFORE.search(best.sentence.text):
+        before = _previous(sentences, best.sentence)
+        if before is not None:
+            return _because_before(question, before, best.sentence)
+    if not found:
+        return None
+    if shape == LIST:
+        return _bullets(question, best.sentence, found)
+    return _clause_answer(question, best.sentence, found[0])
+
+
+# --- why / how -------------------------------------------------------------------------------
+
+
+def _reason(text: str) -> list[tuple[int, int]]:
+    return _clauses(text, _REASON)
+
+
+def _means(text: str) -> list[tuple[int, int]]:
+    return _clauses(text, _MEANS)
+
+
+def _clauses(text: str, connectives: _Phrases) -> list[tuple[int, int]]:
+    """(start, end) of each clause of `text` opened by one of `connectives`: to the next ";" or
+    ":", or, for a clause opening the sentence ("Vì …, nên …"), to its comma; cut to
+    MAX_CLAUSE_WORDS words at a comma when longer."""
+    pattern, form = connectives.pick(text)
+    out = []
+    for m in pattern.finditer(form):
+        end_mark = _CLAUSE_END.search(text, m.end())
+        end = end_mark.start() if end_mark else len(text)
+        opening = not text[: m.start()].strip(" \"'“(-–")
+        comma = text.find(",", m.end(), end)
+        if opening and comma > 0:
+            end = comma
+        while len(text[m.start() : end].split()) > MAX_CLAUSE_WORDS:
+            comma = text.rfind(",", m.end(), end)
+            if comma < 0:
+                break
+            end = comma
+        end = len(text[:end].rstrip(" .!?…,"))
+        if len(text[m.end() : end].split()) >= 2:  # "do đó", "vì thế" open no reason
+            out.append((m.start(), end))
+    return out
+
+
+def _clause_answer(question: str, sentence: Sentence, clause: tuple[int, int]) -> Answer:
+    """The clause first, cited, then the excerpt of its sentence around it."""
+    text = sentence.text
+    a, b = clause
+    short = text[a:b]
+    cs, ce = support(text, clause, SUPPORT_WORDS)
+    shown = _shown(text, cs, ce)
+    body = f"{one_line(short)} [1] — {shown}" if shown.strip("… ") != short else f"{short} [1]"
+    span = (sentence.start + a, sentence.start + b)
+    citation = Citation.of(sentence.chunk, 1, sentence.start, sentence.end, True, span)
+    return _answer(question, body, (citation,), short)
+
+
+def _previous(sentences: Sequence[Sentence], sentence: Sentence) -> Sentence | None:
+    """The sentence just before `sentence` in its article, when it was retrieved."""
+    before = [
+        s for s in sentences if s.chunk.doc_id == sentence.chunk.doc_id and s.end <= sentence.start
+    ]
+    return max(before, key=lambda s: s.end, default=None)
+
+
+def _because_before(question: str, reason: Sentence, consequence: Sentence) -> Answer:
+    """The reason sentence whole (it is the answer), then an excerpt of the consequence."""
+    shown = _shown(consequence.text, *support(consequence.text, None, SUPPORT_WORDS))
+    citations = (
+        Citation.of(reason.chunk, 1, reason.start, reason.end, True, (reason.start, reason.end)),
+        Citation.of(consequence.chunk, 2, consequence.start, consequence.end, True),
+    )
+    body = f"{one_line(reason.text)} [1] — {shown} [2]"
+    return _answer(question, body, citations, reason.text)
+
+
+# --- lists -----------------------------------------------------------------------------------
+
+# What introduces an enumeration: a colon, or the verbs and words that announce one. Without
+# one, commas and semicolons separate clauses far more often than items (XQuAD-vi tune half).
+_INTRODUCER = _Phrases(rf"(?::|{_W}(?:bao gồm|gồm có|gồm|như là|như|là){_E})")
+# Clauses between semicolons are items only after a colon or "gồm"/"bao gồm"/"như".
+_STRONG = _Phrases(rf"(?::|{_W}(?:bao gồm|gồm có|gồm|như là|như){_E})")
+_CLAUSE_OPENER = _Phrases(rf"(?:và|nhưng|còn|song|đồng thời|trong khi){_E}")
+_AND = re.compile(r"\s+(?:và|cùng|hoặc|va|hoac)\s+")
+
+
+def _items(text: str, overlap: Overlap | None = None) -> list[tuple[int, int]]:
+    """(start, end) of the enumerated items of `text`. Within the clause between semicolons
+    closest to the question (by `overlap`; any clause without one): the items after the colon or
+    word introducing them, split at "," and the last "và" (at least three, each at most
+    MAX_ITEM_WORDS words: two comma pieces are as often two clauses). Else, the clauses between
+    the sentence's semicolons themselves (at least two)."""
+    body_end = len(text.rstrip(" .!?…"))
+    cuts = [0] + [m.end() for m in re.finditer(";", text[:body_end])]
+    clauses = [(a, b - 1) for a, b in zip(cuts, cuts[1:], strict=False)] + [(cuts[-1], body_end)]
+    if overlap is not None:
+        clauses.sort(key=lambda c: -overlap(text[c[0] : c[1]]))
+    for a, b in clauses[: 1 if overlap is not None else len(clauses)]:
+        items = _comma_items(text, a, b)
+        if items:
+            return items
+    if len(clauses) < 2:
+        return []
+    clauses.sort()
+    a, b = clauses[0]
+    pattern, form = _STRONG.pick(text)
+    opens = [m.end() for m in pattern.finditer(form, a, b)]
+    if not opens:
+        return []
+    clauses[0] = (opens[-1], b)
+    items = [_strip(text, a, b) for a, b in clauses]
+    return [(a, b) for a, b in items if b > a]
+
+
+def _comma_items(text: str, a: int, b: int) -> list[tuple[int, int]]:
+    first = text.find(",", a, b)
+    if first < 0:
+        return []
+    pattern, form = _INTRODUCER.pick(text)
+    opens = [m.end() for m in pattern.finditer(form, a, first)]
+    if not opens:
+        return []
+    start = opens[-1]
+    cuts = [start] + [m.end() for m in re.finditer(",", text[:b]) if m.end() > start]
+    pieces = [(x, y - 1) for x, y in zip(cuts, cuts[1:], strict=False)] + [(cuts[-1], b)]
+    x, y = pieces[-1]
+    last_and = list(_AND.finditer(text, x, y))
+    if last_and:
+        pieces[-1:] = [(x, last_and[-1].start()), (last_and[-1].end(), y)]
+    items = [_strip(text, x, y) for x, y in pieces]
+    items = [(x, y) for x, y in items if y > x]
+    if len(items) < 3 or any(len(text[x:y].split()) > MAX_ITEM_WORDS for x, y in items):
+        return []
+    # ", và …", ", nhưng …" after a comma opens a clause: the commas were not an enumeration.
+    pattern, form = _CLAUSE_OPENER.pick(text)
+    if any(pattern.match(form, x) for x, _ in items):
+        return []
+    return items
+
+
+def _strip(text: str, a: int, b: int) -> tuple[int, int]:
+    while a < b and (text[a].isspace() or text[a] in "-–+•"):
+        a += 1
+    while b > a and (text[b - 1].isspace() or text[b - 1] in ".,;"):
+        b -= 1
+    return a, b
+
+
+def _bullets(question: str, sentence: Sentence, items: list[tuple[int, int]]) -> Answer:
+    lines, citations = [], []
+    for n, (a, b) in enumerate(items, 1):
+        lines.append(f"- {one_line(sentence.text[a:b])} [{n}]")
+        span = (sentence.start + a, sentence.start + b)
+        citations.append(Citation.of(sentence.chunk, n, sentence.start, sentence.end, True, span))
+    return _answer(question, "\n".join(lines), tuple(citations), None)
+
+
+# --- yes / no --------------------------------------------------------------------------------
+
+_NEGATION = frozenset(["khong", "chua", "chang", "cha"])
+# "không chỉ", "không ngừng", "không những", "không kém": these intensify, they do not negate.
+_NOT_NEGATING = frozenset(["chi", "ngung", "nhung", "kem"])
+
+
+def _negated(text: str, words: set[str]) -> bool:
+    """A negation within NEGATION_REACH words before a word of the proposition (folded)."""
+    tokens = word_tokens(fold(text).lower())
+    return any(
+        t in _NEGATION
+        and i + 1 < len(tokens)
+        and tokens[i + 1] not in _NOT_NEGATING
+        and any(u in words for u in tokens[i + 1 : i + 1 + NEGATION_REACH])
+        for i, t in enumerate(tokens)
+    )
+
+
+def _yes_no(question: str, about: str, best: _Scored) -> Answer:
+    """ "Có." when the best sentence holds AFFIRM of the proposition's weight, "Không." when it
+    also negates it and the question does not (or the reverse); else that the documents do not
+    say, with the closest sentence. Either way the sentence is cited."""
+    sentence = best.sentence
+    cs, ce = support(sentence.text, None, SUPPORT_WORDS)
+    shown = _shown(sentence.text, cs, ce)
+    citation = Citation.of(sentence.chunk, 1, sentence.start, sentence.end, True)
+    if best.coverage < AFFIRM:
+        body = f"{UNCLEAR} Câu gần nhất trong tài liệu: {shown} [1]"
+        return Answer(
+            body,
+            (citation,),
+            abstained=True,
+            mode="extractive",
+            question=question,
+            standalone_question=question,
+        )
+    words = set(terms(about, folded=True)) - _NEGATION
+    verdict = "Không" if _negated(sentence.text, words) != _negated(about, words) else "Có"
+    return _answer(question, f"{verdict}. {shown} [1]", (citation,), verdict)
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def _shown(text: str, start: int, end: int) -> str:
+    piece = one_line(text[start:end]).strip(" ,;:–-(")
+    if start > 0:
+        piece = "… " + piece
+    if text[end:].strip(" .!?…\"”'»)"):
+        piece += " …"
+    return piece
+
+
+def _answer(question: str, body: str, citations: tuple, short: str | None) -> Answer:
+    return Answer(
+        text=body,
+        citations=citations,
+        abstained=False,
+        mode="extractive",
+        question=question,
+        standalone_question=question,
+        span=short,
+        short_answer=short,
+    )
+
+
+__all__ = ["HOW", "LIST", "WHY", "YES_NO", "answer_shaped", "shape_of"]
