@@ -19,10 +19,20 @@ def nfc(text: str) -> str:
     return unicodedata.normalize("NFC", text)
 
 
+_INERT = "\u034f"  # COMBINING GRAPHEME JOINER: combining class 0, no letter, not \w
+
+
 class _FoldTable(dict):
-    """Code point -> its first NFD character, filled on first sight so `fold` runs at C speed."""
+    """Code point -> its first NFD character, filled on first sight so `fold` runs at C speed.
+    A combining mark left over after NFC (one that composes with nothing, e.g. a second tone)
+    becomes U+034F, which marks nothing and composes with nothing: kept as is it would compose
+    with the folded letter before it on the next NFC, and folding twice would differ from once;
+    dropped, offsets into the folded text would no longer be offsets into the text."""
 
     def __missing__(self, code: int) -> str:
+        if unicodedata.combining(chr(code)):
+            self[code] = _INERT
+            return _INERT
         base = unicodedata.normalize("NFD", chr(code))[0].translate(_D)
         self[code] = base
         return base

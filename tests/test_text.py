@@ -306,3 +306,11 @@ def test_split_sentences_never_loses_a_character(text):
     assert all(a_end <= b_start for (_, a_end), (b_start, _) in pairwise(spans))
     for start, end in spans:
         assert not text[start].isspace() and not text[end - 1].isspace()
+
+
+def test_folding_drops_a_tone_mark_that_composes_with_nothing():
+    # "À" followed by a second grave accent: NFC keeps the extra mark, which would compose with
+    # the folded "A" on the next NFC had folding kept it (hypothesis found this).
+    assert fold("À\u0300") == "A\u034f"
+    assert fold(fold("Hà\u0300 Nội")) == fold("Hà\u0300 Nội") == "Ha\u034f Noi"
+    assert folded_tokens("Hà\u0300 Nội") == ["ha", "noi"]
