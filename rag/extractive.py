@@ -45,7 +45,7 @@ SEVERAL_HEAD = "Các tài liệu nêu khác nhau:"
 ABSTAIN_THRESHOLD = 0.3
 
 Similarity = Callable[[str, list[str]], list[float]]
-# Sentence and clause vectors kept in memory by `cosine_similarity` (384 floats each: ~30 MB).
+# Sentence vectors kept in memory by `cosine_similarity` (384 floats each: ~30 MB).
 SENTENCE_VECTORS = 20_000
 
 
