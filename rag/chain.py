@@ -22,7 +22,7 @@ from langchain_core.runnables import RunnableLambda
 
 from rag.citations import abstention, verify_citations
 from rag.config import Settings
-from rag.extractive import ExtractiveAnswerer
+from rag.extractive import ExtractiveAnswerer, cosine_similarity
 from rag.prompts import answer_messages, condense_messages
 from rag.retrieval import Retriever, check_query
 from rag.router import Router
@@ -225,6 +225,9 @@ class Chain:
             llm if llm is not None else (make_llm(settings) if settings.llm_enabled else None)
         )
         self._prepare = RunnableLambda(self._condense) | RunnableLambda(self._retrieve)
+        # Sentence vectors by text: the same retrieved passages come back for many questions,
+        # and the bundled model embeds ~3-4k characters a second.
+        self._sentence_vectors: dict = {}
 
     @property
     def store(self):
@@ -380,16 +383,7 @@ class Chain:
         loaded = self.store.embedder
         if loaded.fallback or loaded.name == "hashing":
             return None
-        model = loaded.embedder
-
-        def cosine(question: str, sentences: list[str]) -> list[float]:
-            import numpy as np
-
-            q = np.asarray(model.embed_array([question], is_query=True))[0]
-            s = np.asarray(model.embed_array(sentences))
-            return (s @ q).tolist()
-
-        return cosine
+        return cosine_similarity(loaded.embedder, self._sentence_vectors)
 
 
 __all__ = ["Chain", "Delta", "Reset", "make_llm", "redact", "rewrite_follow_up"]

@@ -45,6 +45,30 @@ SEVERAL_HEAD = "Các tài liệu nêu khác nhau:"
 ABSTAIN_THRESHOLD = 0.3
 
 Similarity = Callable[[str, list[str]], list[float]]
+# Sentence vectors kept in memory by `cosine_similarity` (384 floats each: ~30 MB).
+SENTENCE_VECTORS = 20_000
+
+
+def cosine_similarity(model, memo: dict) -> Similarity:
+    """The question-text cosine of an embedding model; the texts' vectors are kept in `memo`
+    (the same retrieved passages come back for many questions)."""
+
+    def cosine(question: str, texts: list[str]) -> list[float]:
+        import numpy as np
+
+        q = np.asarray(model.embed_array([question], is_query=True))[0]
+        # Read once into a local dict: another chat's thread may clear the memo meanwhile.
+        known = {t: memo.get(t) for t in texts}
+        missing = [t for t, v in known.items() if v is None]
+        if missing:
+            made = dict(zip(missing, np.asarray(model.embed_array(missing)), strict=True))
+            known.update(made)
+            if len(memo) + len(made) > SENTENCE_VECTORS:
+                memo.clear()
+            memo.update(made)
+        return [float(known[t] @ q) for t in texts]
+
+    return cosine
 
 
 class ExtractiveAnswerer:

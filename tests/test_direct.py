@@ -13,7 +13,7 @@ import pytest
 from eval.questions import Question
 from eval.squad import left_out_copies
 from rag.direct import Asked, best_span, tagged, wh_kind
-from rag.extractive import support
+from rag.extractive import cosine_similarity, support
 
 REPO = Path(__file__).resolve().parent.parent
 LOP_SHORT = "Từ năm 2017 đến nay đã tổ chức 0 lớp trung cấp chính trị."
@@ -123,3 +123,23 @@ def test_first_tagging_in_parallel_threads_does_not_crash(tmp_path):
     )
     assert done.returncode == 0, done.stderr[-500:]
     assert done.stdout.split() == [str(40 * len(tagged(LOP_SHORT)))]
+
+
+def test_cosine_embeds_each_sentence_once():
+    """The answerer's question-sentence cosine keeps the sentences' vectors: the same retrieved
+    sentences come back for many questions, and only the question is embedded again."""
+    import numpy as np
+
+    class Counting:
+        def __init__(self):
+            self.texts = []
+
+        def embed_array(self, texts, is_query=False):
+            self.texts += list(texts)
+            return np.asarray([[1.0, float(len(t))] for t in texts]) / 100
+
+    model = Counting()
+    cosine = cosine_similarity(model, {})
+    first = cosine("Ai?", [DUC, LOP, DUC])
+    assert cosine("Ai?", [LOP, DUC]) == first[1:]
+    assert model.texts == ["Ai?", DUC, LOP, "Ai?"]
