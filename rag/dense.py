@@ -73,6 +73,10 @@ class DenseIndex:
         except Exception as exc:
             if not create and disk_full(exc):
                 # Chroma writes to its SQLite file when it opens; searches must still answer.
+                # The half-opened system stays in chromadb's cache and would fail the next open
+                # with another error ('RustBindingsAPI' has no 'bindings'): drop it, so each
+                # open meets the full disk again, and Chroma again once there is room.
+                chroma.forget(self.settings)
                 if not self._full_warned:
                     self._full_warned = True
                     log.warning(
