@@ -49,28 +49,29 @@ def fit_logistic(rows, labels, ridge: float = 1e-2, steps: int = 30) -> tuple[li
 def training_sentences(path: Path) -> list[tuple[str, str, list, tuple[str, ...]]]:
     """(question, sentence, typed spans, references) for every retrieved sentence of the
     question's own paragraph that holds a reference, over the tune half."""
-    from embeddings import load_embedder
+    from rag import Assistant
     from rag.config import Settings
     from rag.question import question_kind
-    from rag.retrieval import Retriever
     from rag.sentences import candidate_sentences
     from rag.spans import typed_spans
-    from rag.store import Store
 
     data = article_half(load_squad(path), "tune")
     out = []
     with tempfile.TemporaryDirectory(prefix="rag-answerer-") as tmp:
         questions = write_corpus(data, Path(tmp) / "corpus")
         settings = Settings.from_env(
-            env={"RAG_DATA_DIR": str(Path(tmp) / "data"), "RAG_RETRIEVAL_MODE": "lexical"},
+            env={
+                "RAG_DATA_DIR": str(Path(tmp) / "data"),
+                "RAG_RETRIEVAL_MODE": "lexical",
+                "RAG_EMBEDDING_MODEL": "hashing",
+            },
             dotenv=None,
         )
-        store = Store(settings, load_embedder("hashing"))
-        store.sync(Path(tmp) / "corpus")
-        retriever = Retriever(store, settings)
+        assistant = Assistant.from_settings(settings)
+        assistant.ingest(Path(tmp) / "corpus")
         for q in questions:
             kind = question_kind(q.question)
-            for s in candidate_sentences(retriever.search(q.question, mode="lexical")):
+            for s in candidate_sentences(assistant.search(q.question, mode="lexical")):
                 if s.chunk.doc_id in q.doc_ids and metrics.contains_reference(s.text, q.answers):
                     typed = typed_spans(kind, s.text, q.question) if kind else []
                     out.append((q.question, s.text, typed, q.answers))
