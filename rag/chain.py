@@ -385,7 +385,8 @@ class Chain:
 
     def _similarity(self):
         loaded = self.store.embedder
-        if loaded.fallback or loaded.name == "hashing":
+        # A fallback to the bundled model is still a multilingual model; only hashing is not.
+        if loaded.name == "hashing":
             return None
         return cosine_similarity(loaded.embedder, self._sentence_vectors)
 

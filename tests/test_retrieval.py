@@ -284,3 +284,18 @@ def test_english_question_finds_its_shipped_vietnamese_article(tmp_path, seed_co
     question = "What was the 2021 work theme of the city?"
     assert doc_ids(retriever.search(question, k=1, mode="dense")) == [HANOI_KIEM_DIEM]
     assert doc_ids(retriever.search(question, k=1, mode="hybrid")) == [HANOI_KIEM_DIEM]
+
+
+def test_a_fallback_to_the_bundled_model_still_answers_other_languages(bundled_store, monkeypatch):
+    """The default model falling back to the bundled one leaves a real multilingual model: a
+    question in English gets the closest Vietnamese sentence, not 'no model can compare'."""
+    from dataclasses import replace
+
+    from rag.assistant import Assistant
+    from rag.foreign import NOTE
+
+    monkeypatch.setattr(bundled_store, "embedder", replace(bundled_store.embedder, fallback=True))
+    assistant = Assistant(bundled_store.settings, bundled_retriever(bundled_store))
+    answer = assistant.ask("What was the 2021 work theme of the city?")
+    assert answer.text.startswith(NOTE + "\n\n")
+    assert [c.doc_id for c in answer.citations] == ["chu-de.txt"]
