@@ -211,23 +211,14 @@ class ExtractiveAnswerer:
         short = text[a:b]
         span = (sentence.start + a, sentence.start + b)
         cs, ce = support(text, (a, b), self.support_words)
-        shown = _shown(text, cs, ce)
+        shown = excerpt(text, cs, ce)
         if len(shown.split()) - len(short.split()) >= 3:
             body = f"{one_line(short)} [1] — {shown}"
         else:  # the span is (almost) the whole clause: saying it twice adds nothing
             body = f"{shown} [1]"
             short = short if short in shown else None
         citation = Citation.of(sentence.chunk, 1, sentence.start, sentence.end, True, span)
-        return Answer(
-            text=body,
-            citations=(citation,),
-            abstained=False,
-            mode="extractive",
-            question=question,
-            standalone_question=question,
-            span=short,
-            short_answer=short,
-        )
+        return answered(question, body, (citation,), short)
 
     def _sentences(
         self, question: str, picked: list[tuple[Sentence, list[tuple[int, int]]]], kind: str | None
@@ -254,16 +245,7 @@ class ExtractiveAnswerer:
                 shown = "… " + shown
             parts.append(f"{one_line(shown)} [{n}]")
             citations.append(Citation.of(chunk, n, sentence.start, sentence.end, True, span))
-        return Answer(
-            text=" ".join(parts),
-            citations=tuple(citations),
-            abstained=False,
-            mode="extractive",
-            question=question,
-            standalone_question=question,
-            span=span_text,
-            short_answer=span_text,
-        )
+        return answered(question, " ".join(parts), tuple(citations), span_text)
 
 
 def _key(span_text: str) -> str:
@@ -286,16 +268,7 @@ def _several(question: str, picked: list, model: SpanModel | None) -> Answer:
         lines.append(f"- {one_line(short)} [{n}] — {_source(sentence.chunk)}")
         span = (sentence.start + a, sentence.start + b)
         citations.append(Citation.of(sentence.chunk, n, sentence.start, sentence.end, True, span))
-    return Answer(
-        text="\n".join(lines),
-        citations=tuple(citations),
-        abstained=False,
-        mode="extractive",
-        question=question,
-        standalone_question=question,
-        span=shorts[0],
-        short_answer=shorts[0],
-    )
+    return answered(question, "\n".join(lines), tuple(citations), shorts[0])
 
 
 def _around(sentence: Sentence, reach: int = 150) -> str:
@@ -363,11 +336,25 @@ def support(text: str, span: tuple[int, int] | None, limit: int) -> tuple[int, i
     return lo, hi
 
 
-def _shown(text: str, start: int, end: int) -> str:
-    """The excerpt on one line, with "…" where the sentence goes on."""
+def excerpt(text: str, start: int, end: int) -> str:
+    """`text[start:end]` shown on one line, with "…" where the sentence goes on."""
     piece = one_line(text[start:end]).strip(" ,;:–-(")
     if start > 0:
         piece = "… " + piece
     if text[end:].strip(" .!?…\"”'»)"):
         piece += " …"
     return piece
+
+
+def answered(question: str, text: str, citations: tuple, short: str | None) -> Answer:
+    """An extractive answer whose direct answer `short` (bold on the page) is in `text`."""
+    return Answer(
+        text=text,
+        citations=citations,
+        abstained=False,
+        mode="extractive",
+        question=question,
+        standalone_question=question,
+        span=short,
+        short_answer=short,
+    )

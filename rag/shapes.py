@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from rag.errors import one_line
-from rag.extractive import ABSTAIN_THRESHOLD, SUPPORT_WORDS, support
+from rag.extractive import ABSTAIN_THRESHOLD, SUPPORT_WORDS, answered, excerpt, support
 from rag.question import numbers_agree, question_kind, terms
 from rag.scoring import Overlap, flat_idf
 from rag.sentences import Sentence, candidate_sentences
@@ -211,11 +211,11 @@ def _clause_answer(question: str, sentence: Sentence, clause: tuple[int, int]) -
     a, b = clause
     short = text[a:b]
     cs, ce = support(text, clause, SUPPORT_WORDS)
-    shown = _shown(text, cs, ce)
+    shown = excerpt(text, cs, ce)
     body = f"{one_line(short)} [1] — {shown}" if shown.strip("… ") != short else f"{short} [1]"
     span = (sentence.start + a, sentence.start + b)
     citation = Citation.of(sentence.chunk, 1, sentence.start, sentence.end, True, span)
-    return _answer(question, body, (citation,), short)
+    return answered(question, body, (citation,), short)
 
 
 def _previous(sentences: Sequence[Sentence], sentence: Sentence) -> Sentence | None:
@@ -228,13 +228,13 @@ def _previous(sentences: Sequence[Sentence], sentence: Sentence) -> Sentence | N
 
 def _because_before(question: str, reason: Sentence, consequence: Sentence) -> Answer:
     """The reason sentence whole (it is the answer), then an excerpt of the consequence."""
-    shown = _shown(consequence.text, *support(consequence.text, None, SUPPORT_WORDS))
+    shown = excerpt(consequence.text, *support(consequence.text, None, SUPPORT_WORDS))
     citations = (
         Citation.of(reason.chunk, 1, reason.start, reason.end, True, (reason.start, reason.end)),
         Citation.of(consequence.chunk, 2, consequence.start, consequence.end, True),
     )
     body = f"{one_line(reason.text)} [1] — {shown} [2]"
-    return _answer(question, body, citations, reason.text)
+    return answered(question, body, citations, reason.text)
 
 
 # --- lists -----------------------------------------------------------------------------------
@@ -316,7 +316,7 @@ def _bullets(question: str, sentence: Sentence, items: list[tuple[int, int]]) ->
         lines.append(f"- {one_line(sentence.text[a:b])} [{n}]")
         span = (sentence.start + a, sentence.start + b)
         citations.append(Citation.of(sentence.chunk, n, sentence.start, sentence.end, True, span))
-    return _answer(question, "\n".join(lines), tuple(citations), None)
+    return answered(question, "\n".join(lines), tuple(citations), None)
 
 
 # --- yes / no --------------------------------------------------------------------------------
@@ -344,7 +344,7 @@ def _yes_no(question: str, about: str, best: _Scored) -> Answer:
     say, with the closest sentence. Either way the sentence is cited."""
     sentence = best.sentence
     cs, ce = support(sentence.text, None, SUPPORT_WORDS)
-    shown = _shown(sentence.text, cs, ce)
+    shown = excerpt(sentence.text, cs, ce)
     citation = Citation.of(sentence.chunk, 1, sentence.start, sentence.end, True)
     if best.coverage < AFFIRM:
         body = f"{UNCLEAR} Câu gần nhất trong tài liệu: {shown} [1]"
@@ -358,32 +358,10 @@ def _yes_no(question: str, about: str, best: _Scored) -> Answer:
         )
     words = set(terms(about, folded=True)) - _NEGATION
     verdict = "Không" if _negated(sentence.text, words) != _negated(about, words) else "Có"
-    return _answer(question, f"{verdict}. {shown} [1]", (citation,), verdict)
+    return answered(question, f"{verdict}. {shown} [1]", (citation,), verdict)
 
 
 # ---------------------------------------------------------------------------------------------
-
-
-def _shown(text: str, start: int, end: int) -> str:
-    piece = one_line(text[start:end]).strip(" ,;:–-(")
-    if start > 0:
-        piece = "… " + piece
-    if text[end:].strip(" .!?…\"”'»)"):
-        piece += " …"
-    return piece
-
-
-def _answer(question: str, body: str, citations: tuple, short: str | None) -> Answer:
-    return Answer(
-        text=body,
-        citations=citations,
-        abstained=False,
-        mode="extractive",
-        question=question,
-        standalone_question=question,
-        span=short,
-        short_answer=short,
-    )
 
 
 __all__ = ["HOW", "LIST", "WHY", "YES_NO", "answer_shaped", "shape_of"]
