@@ -125,7 +125,7 @@ class ExtractiveAnswerer:
                 and not best_spans
                 and not any(x[3] for x in ranked[:3])
             )
-            or not numbers_agree(question, _around(sentences[ranked[0][2]]))
+            or not numbers_agree(question, sentences[ranked[0][2]].chunk.text)
         ):
             return abstention(question)
         second = self._second(sentences, scored, ranked[0], bool(kind))

@@ -71,7 +71,8 @@ _NOT_UNIT = frozenset("so voi la trong cua duoc tu den khi vao o tai thi nhu nao
 
 def asked_unit(question: str) -> list[str]:
     """The folded words naming what a number question counts: 'bao nhiêu chi bộ' -> chi bo."""
-    m = re.search(r"(?:bao nhieu|may)\s+((?:\w+\s?){1,3})", fold(canonical(question)))
+    # "thứ mấy" / "thứ bao nhiêu" asks a rank, which counts nothing.
+    m = re.search(r"(?<!\bthu )(?:bao nhieu|may)\s+((?:\w+\s?){1,3})", fold(canonical(question)))
     if not m or m.group(1).split()[0] in _NOT_UNIT:
         return []
     return m.group(1).split()

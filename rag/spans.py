@@ -23,8 +23,10 @@ _UPPER = "".join(
     if c.isupper() and fold(c).isascii() and fold(c).isalpha()
 )
 _NUMBER_WORD = r"(?:một|hai|ba|bốn|sáu|bảy|tám|chín|mười|mươi|trăm|nghìn|ngàn|triệu|tỷ)"
+# "50 nghìn", "1,5 triệu": one number.
+_MULTIPLIER = r"(?:nghìn|ngàn|vạn|triệu|tỷ|tỉ|trăm)"
 _NUMBER = re.compile(
-    r"(?<![\w/-])\d+(?:[.,]\d+)*(?:\s?%)?(?![\w/-])"
+    rf"(?<![\w/-])\d+(?:[.,]\d+)*(?:\s?%|\s+{_MULTIPLIER}(?!\w))?(?![\w/-])"
     r"|(?<=thứ )[IVXL]{1,6}(?![\w/-])"
     rf"|(?<!\w){_NUMBER_WORD}(?:\s+{_NUMBER_WORD})*(?!\w)"
 )
@@ -32,9 +34,14 @@ _DATE = re.compile(
     r"(?:ngày\s+)?(?<![\d/-])\d{1,2}[/-]\d{1,2}(?:[/-]\d{2,4})?(?![\d/-])"
     r"|ngày\s+\d{1,2}\s+tháng\s+\d{1,2}(?:\s+năm\s+\d{4})?"
     r"|tháng\s+\d{1,2}(?:\s*(?:/|năm)\s*\d{4})?"
-    r"|năm\s+\d{4}|(?<!\d)(?:1[5-9]|20)\d{2}(?!\d)",
+    r"|năm\s+\d{4}|(?<!\d)(?:1[5-9]|20)\d{2}(?!\d)"
+    # "giữa thế kỷ 18", "thế kỷ XVI", "thập niên 1980", "những năm 80"
+    r"|(?:(?:đầu|giữa|cuối|nửa đầu|nửa cuối)\s+)?(?:thế kỷ|thế kỉ)\s+(?:\d{1,2}|[IVX]{1,5})(?![\w/-])"
+    r"|(?:thập niên|thập kỷ|thập kỉ|những năm)\s+\d{2,4}(?![\w/-])",
     re.IGNORECASE,
 )
+_WHEN = re.compile(r"\bkhi nao\b")
+_CONDITION = re.compile(r"(?<!\w)(?:khi|lúc|trong khi|sau khi|trước khi)\s+[^,;:.()]{3,120}", re.I)
 _YEAR = re.compile(r"(?:1[5-9]|20)\d{2}")
 _YEAR_RANGE = re.compile(r"(?<!\d)(?:1[5-9]|20)\d{2}\s*[-–]\s*(?:1[5-9]|20)\d{2}(?!\d)")
 _NAME = re.compile(rf"(?<!\w)[{_UPPER}][\w'’]*(?:[ \-][{_UPPER}][\w'’]*)+")
@@ -113,6 +120,9 @@ def typed_spans(
             for m in _DATE.finditer(sentence)
             if not any(a <= m.start() and m.end() <= b for a, b in ranges)
         ]
+        # "… xảy ra khi nào?" is answered by a time or by a condition: "khi <clause>".
+        if _WHEN.search(fold(question).lower()) and date_grain(question) is None:
+            found += [m.span() for m in _CONDITION.finditer(sentence)]
     elif kind == "person":
         for m in _NAME.finditer(sentence):
             words = m.group().split()
@@ -137,8 +147,15 @@ def typed_spans(
                 found.append((start, m.end()))
     elif kind == "place":
         found = [m.span(1) for m in _PLACE.finditer(sentence)]
-    found = [(s, e) for s, e in found if fold(sentence[s:e]).lower().strip() not in q_folded]
+    # Whole words only: "ba" (three) is not said by a question asking "bao nhiêu".
+    said = _words(q_folded)
+    found = [(s, e) for s, e in found if _words(fold(sentence[s:e]).lower()) not in said]
     return rank_spans(kind, sentence, question, found, idf)
+
+
+def _words(text: str) -> str:
+    """The text's words between single spaces, with a space at each end (a whole-word key)."""
+    return " " + " ".join(re.findall(r"\w+", text)) + " "
 
 
 _CLAUSE_BREAK = re.compile(r"[;:]|,\s|\s[-–]\s")
@@ -191,7 +208,8 @@ def unit_fit(sentence: str, span: tuple[int, int], unit: list[str]) -> int:
     if unit[:2] == ["phan", "tram"]:
         return 2 if sentence[span[0] : span[1]].rstrip().endswith("%") else 0
     after = re.findall(r"\w+", fold(canonical(sentence[span[1] : span[1] + 40])))
-    before = re.findall(r"\w+", fold(canonical(sentence[max(0, span[0] - 20) : span[0]])))
+    before = re.findall(r"\w+", fold(canonical(sentence[max(0, span[0] - 30) : span[0]])))
     if len(unit) > 1 and after[:2] == unit[:2]:
         return 2
-    return 1 if after[:1] == unit[:1] or before[-1:] == unit[:1] else 0
+    # "giải Grammy sáu lần": the unit may stand a few words before the number.
+    return 1 if after[:1] == unit[:1] or unit[0] in before[-3:] else 0

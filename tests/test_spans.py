@@ -1,0 +1,86 @@
+"""Typed answering spans (rag.spans) on real Vietnamese sentences: numbers written in words or
+with a multiplier, the unit a number counts, centuries and decades, "khi nào" answered by a
+condition, and what the question itself says."""
+
+from __future__ import annotations
+
+from rag.extractive import ExtractiveAnswerer
+from rag.question import asked_unit
+from rag.spans import typed_spans, unit_fit
+from rag.types import Chunk, Hit
+
+
+def texts(kind: str, sentence: str, question: str) -> list[str]:
+    return [sentence[a:b] for a, b in typed_spans(kind, sentence, question)]
+
+
+def hit(text: str) -> Hit:
+    chunk = Chunk("a#0", "a.md", 0, text, 0, len(text), "Bài viết")
+    return Hit(chunk, 1.0, 1)
+
+
+def test_a_number_word_inside_a_word_of_the_question_is_still_an_answer():
+    # "ba" (three) is a substring of "bao nhiêu": only whole words the question says are left out.
+    sentence = "Đội tuyển đã thắng ba trận liên tiếp ở vòng loại."
+    assert texts("number", sentence, "Đội tuyển đã thắng bao nhiêu trận ở vòng loại?") == ["ba"]
+
+
+def test_a_number_the_question_says_is_left_out():
+    sentence = "Trong 12 tỉnh tham gia có 3 tỉnh miền núi."
+    assert texts("number", sentence, "Trong 12 tỉnh tham gia có bao nhiêu tỉnh miền núi?") == ["3"]
+
+
+def test_a_number_with_its_multiplier_is_one_span_and_counts_the_unit_after_it():
+    sentence = "Thành phố có khoảng 1,5 triệu dân và 30 nghìn doanh nghiệp."
+    found = texts("number", sentence, "Thành phố có bao nhiêu doanh nghiệp?")
+    assert found == ["30 nghìn", "1,5 triệu"]
+
+
+def test_the_unit_may_stand_a_few_words_before_the_number():
+    sentence = "Nhà văn đoạt giải Cánh diều bốn lần và được dịch ra mười thứ tiếng."
+    unit = asked_unit("Nhà văn đã đoạt bao nhiêu giải Cánh diều?")
+    assert unit == ["giai", "canh", "dieu"]
+    at = sentence.index("bốn")
+    assert unit_fit(sentence, (at, at + 3), unit) == 1
+    at = sentence.index("mười")
+    assert unit_fit(sentence, (at, at + 4), unit) == 0
+
+
+def test_a_count_written_in_words_is_answered_not_abstained():
+    sentence = "Nhà văn đoạt giải Cánh diều bốn lần và được dịch ra nhiều thứ tiếng."
+    answer = ExtractiveAnswerer().answer("Nhà văn đã đoạt bao nhiêu giải Cánh diều?", [hit(sentence)])
+    assert not answer.abstained
+    assert answer.short_answer == "bốn"
+
+
+def test_a_number_of_another_unit_still_abstains():
+    sentence = "Hội nghị đề ra 7 nội dung và 32 nhiệm vụ cụ thể cho năm tới."
+    answer = ExtractiveAnswerer().answer("Hội nghị có bao nhiêu đại biểu tham dự?", [hit(sentence)])
+    assert answer.abstained
+
+
+def test_a_rank_question_counts_no_unit():
+    assert asked_unit("Hà Nội đứng thứ mấy về dân số?") == []
+    assert asked_unit("Ha Noi dung thu bao nhieu ve dan so?") == []
+    assert asked_unit("Có bao nhiêu chi bộ trực thuộc?") == ["chi", "bo", "truc"]
+
+
+def test_centuries_and_decades_are_dates():
+    sentence = "Chùa được xây dựng vào giữa thế kỷ XVII và trùng tu trong thập niên 1990."
+    assert texts("date", sentence, "Chùa được xây dựng khi nào?") == [
+        "giữa thế kỷ XVII",
+        "thập niên 1990",
+    ]
+
+
+def test_khi_nao_is_answered_by_a_condition_but_nam_nao_is_not():
+    sentence = "Bệnh thường bùng phát khi nhiệt độ và độ ẩm tăng cao, nhất là vào năm 2019."
+    assert texts("date", sentence, "Bệnh thường bùng phát khi nào?") == [
+        "khi nhiệt độ và độ ẩm tăng cao",
+        "năm 2019",
+    ]
+    assert texts("date", sentence, "Bệnh bùng phát mạnh nhất vào năm nào?") == ["năm 2019"]
+    assert texts("date", sentence, "Benh thuong bung phat khi nao?") == [
+        "khi nhiệt độ và độ ẩm tăng cao",
+        "năm 2019",
+    ]
