@@ -206,7 +206,11 @@ def spans(asked: Asked, sentence: str, typed: Sequence[tuple[int, int]] = ()) ->
     words = tagged(sentence)
     is_q = [w.tag != "CH" and all(s in asked.words for s in w.folded.split()) for w in words]
     anchors = [i for i, q in enumerate(is_q) if q]
-    breaks = [i for i, w in enumerate(words) if w.tag == "CH" and w.folded not in "%/"]
+    breaks = [
+        i
+        for i, w in enumerate(words)
+        if w.tag == "CH" and w.folded not in "%/" and not _inside(sentence, w)
+    ]
     out: list[Span] = []
     for i in range(len(words)):
         if words[i].tag == "CH":
@@ -216,9 +220,33 @@ def spans(asked: Asked, sentence: str, typed: Sequence[tuple[int, int]] = ()) ->
                 break
             if words[j].tag == "CH" or all(is_q[i : j + 1]):
                 continue
+            if not _whole(sentence, words[i].start, words[j].end):
+                continue
             row = _row(asked, sentence, words, is_q, anchors, breaks, i, j, typed)
             out.append(Span(words[i].start, words[j].end, row))
     return out
+
+
+# A span is made of whole written tokens: it starts after a space or an opening mark and ends
+# before a space or a closing mark, never inside "06-Ctr/ĐUK" or "Bắc-Nam".
+_OPENS = "([{\"'“‘«"
+_CLOSES = ")]}\"'”’».,;:!?…%"
+
+
+def _inside(sentence: str, word: Word) -> bool:
+    """A mark written inside a token ("06-Ctr", "23-16"), not between words."""
+    return (
+        0 < word.start
+        and word.end < len(sentence)
+        and sentence[word.start - 1].isalnum()
+        and sentence[word.end].isalnum()
+    )
+
+
+def _whole(sentence: str, start: int, end: int) -> bool:
+    before = sentence[start - 1] if start > 0 else " "
+    after = sentence[end] if end < len(sentence) else " "
+    return (before.isspace() or before in _OPENS) and (after.isspace() or after in _CLOSES)
 
 
 def _row(asked, sentence, words, is_q, anchors, breaks, i, j, typed) -> tuple[float, ...]:

@@ -143,3 +143,18 @@ def test_cosine_embeds_each_sentence_once():
     first = cosine("Ai?", [DUC, LOP, DUC])
     assert cosine("Ai?", [LOP, DUC]) == first[1:]
     assert model.texts == ["Ai?", DUC, LOP, "Ai?"]
+
+
+def test_a_span_is_made_of_whole_written_tokens():
+    # From corpus/000: a programme number written as one token with marks inside it.
+    sentence = "Ban Chỉ đạo Chương trình số 06-Ctr/ĐUK đã tổ chức Hội nghị sơ kết với tỷ số 23-16."
+    from rag.direct import spans
+
+    found = {sentence[s.start : s.end] for s in spans(Asked.of("Hội nghị do ai tổ chức?"), sentence)}
+    assert {"06-Ctr/ĐUK", "số 06-Ctr/ĐUK", "23-16", "tỷ số 23-16"} <= found
+    assert not {"Ctr/ĐUK", "ĐUK", "Ctr", "06", "16", "23", "số 06"} & found
+    for text in found:
+        at = sentence.index(text)
+        assert at == 0 or not sentence[at - 1].isalnum()
+        end = at + len(text)
+        assert end == len(sentence) or not sentence[end].isalnum()
