@@ -143,6 +143,9 @@ FEATURES = (
     "slot_left1",
     "slot_left2",
     "slot_right1",
+    # "Sân bay nào …?" and "Sân bay quốc tế …": the span opens with the words before the wh-word.
+    "slot_head1",
+    "slot_head2",
 )
 
 
@@ -236,7 +239,7 @@ _CLOSES = ")]}\"'”’».,;:!?…%"
 def _inside(sentence: str, word: Word) -> bool:
     """A mark written inside a token ("06-Ctr", "23-16"), not between words."""
     return (
-        0 < word.start
+        word.start > 0
         and word.end < len(sentence)
         and sentence[word.start - 1].isalnum()
         and sentence[word.end].isalnum()
@@ -286,6 +289,7 @@ def _row(asked, sentence, words, is_q, anchors, breaks, i, j, typed) -> tuple[fl
     before = re.findall(r"\w+", fold(sentence[max(0, start - 40) : start]).lower())[-2:]
     after = re.findall(r"\w+", fold(sentence[end : end + 20]).lower())[:1]
     head = " ".join(w.folded for w in inside[:2])
+    opening = re.findall(r"\w+", fold(sentence[start:end]).lower())[:2]
     return (
         sum(is_q[i : j + 1]) / max(length, 1),
         float(length == 1),
@@ -322,6 +326,8 @@ def _row(asked, sentence, words, is_q, anchors, breaks, i, j, typed) -> tuple[fl
         float(bool(asked.left) and before[-1:] == list(asked.left[-1:])),
         float(len(asked.left) == 2 and before == list(asked.left)),
         float(asked.right is not None and after == [asked.right]),
+        float(bool(asked.left) and opening[:1] == list(asked.left[-1:])),
+        float(len(asked.left) == 2 and opening[:2] == list(asked.left)),
     )
 
 

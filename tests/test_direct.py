@@ -150,7 +150,9 @@ def test_a_span_is_made_of_whole_written_tokens():
     sentence = "Ban Chỉ đạo Chương trình số 06-Ctr/ĐUK đã tổ chức Hội nghị sơ kết với tỷ số 23-16."
     from rag.direct import spans
 
-    found = {sentence[s.start : s.end] for s in spans(Asked.of("Hội nghị do ai tổ chức?"), sentence)}
+    found = {
+        sentence[s.start : s.end] for s in spans(Asked.of("Hội nghị do ai tổ chức?"), sentence)
+    }
     assert {"06-Ctr/ĐUK", "số 06-Ctr/ĐUK", "23-16", "tỷ số 23-16"} <= found
     assert not {"Ctr/ĐUK", "ĐUK", "Ctr", "06", "16", "23", "số 06"} & found
     for text in found:
@@ -158,3 +160,20 @@ def test_a_span_is_made_of_whole_written_tokens():
         assert at == 0 or not sentence[at - 1].isalnum()
         end = at + len(text)
         assert end == len(sentence) or not sentence[end].isalnum()
+
+
+def test_a_span_opening_with_the_words_before_the_wh_word_is_marked():
+    from rag.direct import FEATURES, spans
+
+    sentence = "Năm 2019, sân bay quốc tế Nội Bài là sân bay lớn nhất miền Bắc."
+    head1, head2 = FEATURES.index("slot_head1"), FEATURES.index("slot_head2")
+    asked = Asked.of("Sân bay nào lớn nhất miền Bắc?")
+    found = {sentence[s.start : s.end]: s.features for s in spans(asked, sentence)}
+    assert found["sân bay quốc tế Nội Bài"][head2] == 1.0
+    assert found["sân bay quốc tế Nội Bài"][head1] == 0.0  # its last word before "nào" is "bay"
+    assert found["quốc tế Nội Bài"][head2] == 0.0
+    sentence = "Đội Thể Công đã giành chức vô địch bóng đá năm 1955."
+    asked = Asked.of("Đội nào giành chức vô địch bóng đá năm 1955?")
+    found = {sentence[s.start : s.end]: s.features for s in spans(asked, sentence)}
+    assert found["Đội Thể Công"][head1] == 1.0
+    assert found["Thể Công"][head1] == 0.0

@@ -48,7 +48,9 @@ def test_the_unit_may_stand_a_few_words_before_the_number():
 
 def test_a_count_written_in_words_is_answered_not_abstained():
     sentence = "Nhà văn đoạt giải Cánh diều bốn lần và được dịch ra nhiều thứ tiếng."
-    answer = ExtractiveAnswerer().answer("Nhà văn đã đoạt bao nhiêu giải Cánh diều?", [hit(sentence)])
+    answer = ExtractiveAnswerer().answer(
+        "Nhà văn đã đoạt bao nhiêu giải Cánh diều?", [hit(sentence)]
+    )
     assert not answer.abstained
     assert answer.short_answer == "bốn"
 
