@@ -271,13 +271,6 @@ def _several(question: str, picked: list, model: SpanModel | None) -> Answer:
     return answered(question, "\n".join(lines), tuple(citations), shorts[0])
 
 
-def _around(sentence: Sentence, reach: int = 150) -> str:
-    """The sentence with a little of its passage on each side."""
-    chunk = sentence.chunk
-    start = max(0, sentence.start - chunk.start - reach)
-    return chunk.text[start : sentence.end - chunk.start + reach]
-
-
 LONG_SENTENCE_WORDS = 40
 
 

@@ -86,3 +86,22 @@ def test_khi_nao_is_answered_by_a_condition_but_nam_nao_is_not():
         "khi nhiệt độ và độ ẩm tăng cao",
         "năm 2019",
     ]
+
+
+def test_a_year_the_question_names_may_stand_anywhere_in_the_passage():
+    passage = (
+        "Năm 2019, tỉnh triển khai chương trình xây dựng nông thôn mới trên toàn bộ các huyện "
+        "vùng cao, với sự tham gia của nhiều sở, ngành, đoàn thể và hàng nghìn hộ gia đình ở các "
+        "thôn bản xa xôi, nơi điều kiện đi lại còn rất khó khăn và thu nhập còn thấp. "
+        "Các huyện đã huy động thêm nguồn lực từ doanh nghiệp và người dân để làm đường, "
+        "xây trường học, trạm y tế và nhà văn hóa thôn trong suốt cả năm. "
+        "Kết quả, toàn tỉnh có 12 xã đạt chuẩn nông thôn mới."
+    )
+    question = "Năm 2019 tỉnh có bao nhiêu xã đạt chuẩn nông thôn mới?"
+    assert passage.index("12 xã") - passage.index("2019") > 300
+    answer = ExtractiveAnswerer().answer(question, [hit(passage)])
+    assert not answer.abstained
+    assert answer.short_answer == "12"
+    # A year the passage never says is still not answered from it.
+    other = ExtractiveAnswerer().answer(question.replace("2019", "2021"), [hit(passage)])
+    assert other.abstained
