@@ -203,7 +203,8 @@ def rank_spans(
 
 def unit_fit(sentence: str, span: tuple[int, int], unit: list[str]) -> int:
     """How well the number at `span` counts what the question asks about: 2 when both words of
-    the unit follow it ('594 chi bộ'), 1 for the first word only or the unit just before it
+    the unit follow it ('594 chi bộ') or a unit of the money or time asked for does ('5 triệu
+    đô la' for 'bao nhiêu tiền'), 1 for the first word only or the unit a few words before it
     ('ở tuổi 39'), 0 for none."""
     if unit[:2] == ["phan", "tram"]:
         return 2 if sentence[span[0] : span[1]].rstrip().endswith("%") else 0
@@ -211,5 +212,23 @@ def unit_fit(sentence: str, span: tuple[int, int], unit: list[str]) -> int:
     before = re.findall(r"\w+", fold(canonical(sentence[max(0, span[0] - 30) : span[0]])))
     if len(unit) > 1 and after[:2] == unit[:2]:
         return 2
+    # "bao nhiêu tiền" and "5 triệu đô la", "bao nhiêu thời gian" and "17 giây".
+    kind = _UNIT_KINDS.get(" ".join(unit[:2])) or _UNIT_KINDS.get(unit[0])
+    if kind and after[:1] and after[0].lower() in kind:
+        return 2
     # "giải Grammy sáu lần": the unit may stand a few words before the number.
     return 1 if after[:1] == unit[:1] or unit[0] in before[-3:] else 0
+
+
+# Words that ask for an amount of money or of time (folded), and the units that give one.
+_MONEY = frozenset("dong vnd usd do euro eur bang yen te won rup ringgit bat".split())
+_TIME = frozenset("giay phut gio ngay tuan thang nam the thap".split())
+_UNIT_KINDS = {
+    "tien": _MONEY,
+    "kinh phi": _MONEY,
+    "chi phi": _MONEY,
+    "von": _MONEY,
+    "gia": _MONEY,
+    "ngan sach": _MONEY,
+    "thoi gian": _TIME,
+}

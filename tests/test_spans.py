@@ -105,3 +105,18 @@ def test_a_year_the_question_names_may_stand_anywhere_in_the_passage():
     # A year the passage never says is still not answered from it.
     other = ExtractiveAnswerer().answer(question.replace("2019", "2021"), [hit(passage)])
     assert other.abstained
+
+
+def test_a_question_asking_for_money_or_time_takes_a_number_of_money_or_time():
+    sentence = "Theo kế hoạch, công ty nhận 5 triệu đô la tiền mặt và 30 nhân viên sau 17 giây."
+    assert texts("number", sentence, "Công ty nhận được bao nhiêu tiền theo kế hoạch?") == [
+        "5 triệu",
+        "30",
+        "17",
+    ]
+    assert texts("number", sentence, "Còn lại bao nhiêu thời gian?")[0] == "17"
+    answer = ExtractiveAnswerer().answer(
+        "Kinh phí của dự án là bao nhiêu?",
+        [hit("Dự án có kinh phí 120 tỷ đồng, do 3 đơn vị cùng thực hiện.")],
+    )
+    assert answer.short_answer == "120 tỷ"
