@@ -99,6 +99,13 @@ def _parser(with_bench: bool = False) -> argparse.ArgumentParser:
 
     answerer_arguments(train)
 
+    reader = sub.add_parser(
+        "train-reader", help="huấn luyện bộ đọc (e5 + adapter) trên nửa tune của tệp SQuAD"
+    )
+    from eval.reader_train import add_arguments as reader_arguments
+
+    reader_arguments(reader)
+
     bench = sub.add_parser("bench", help="đo tốc độ nạp và tìm kiếm theo kích thước kho")
     bench_module = None
     if with_bench:  # eval.bench is imported only when it is the command
@@ -213,12 +220,19 @@ def cmd_train_answerer(args, settings: Settings) -> int:
     return run(args)
 
 
+def cmd_train_reader(args, settings: Settings) -> int:
+    from eval.reader_train import run
+
+    return run(args)
+
+
 COMMANDS = {
     "run": cmd_run,
     "squad": cmd_squad,
     "fusion": cmd_fusion,
     "bench": cmd_bench,
     "train-answerer": cmd_train_answerer,
+    "train-reader": cmd_train_reader,
 }
 
 

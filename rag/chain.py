@@ -24,6 +24,7 @@ from rag.citations import abstention, verify_citations
 from rag.config import Settings
 from rag.extractive import ExtractiveAnswerer, cosine_similarity
 from rag.prompts import answer_messages, condense_messages
+from rag.reader import reader_for
 from rag.retrieval import Retriever, check_query
 from rag.router import Router
 from rag.scoring import idf_from_counts
@@ -381,7 +382,9 @@ class Chain:
         shaped = answer_shaped(question, hits, idf)
         if shaped is not None:
             return shaped
-        return ExtractiveAnswerer(idf=idf).answer(question, hits)
+        return ExtractiveAnswerer(idf=idf, reader=reader_for(self.settings.reader)).answer(
+            question, hits
+        )
 
     def _similarity(self):
         loaded = self.store.embedder

