@@ -83,7 +83,6 @@ def evaluate(reader, dev) -> tuple[float, float]:
 
 
 def run(args) -> int:
-    import numpy as np
     import torch
 
     from rag import encoder as e5
@@ -142,18 +141,12 @@ def run(args) -> int:
         line = f"epoch {epoch}: loss {total / len(train):.3f}, {time.time() - began:.0f} s"
         if dev:
             encoder.eval()
-            reader = Reader.__new__(Reader)
-            reader.w, reader.encoder, reader.head = w, encoder, head
-            import threading
-
-            reader._lock = threading.Lock()
-            em, f1 = evaluate(reader, dev)
+            em, f1 = evaluate(Reader.of(w, encoder, head), dev)
             line += f"; dev exact match {em:.3f}, F1 {f1:.3f}"
         print(line, flush=True)
     out = Path(args.out)
     save_params(encoder, head, out)
     print(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB)", flush=True)
-    del np
     return 0
 
 
@@ -162,8 +155,10 @@ def add_arguments(parser) -> None:
 
     parser.add_argument("file", type=Path, help="tệp SQuAD (XQuAD-vi); chỉ đọc nửa tune")
     parser.add_argument("--out", type=Path, default=WEIGHTS_FILE)
-    parser.add_argument("--epochs", type=int, default=3)
-    parser.add_argument("--lr", type=float, default=1e-3)
+    # Chosen with --dev 4: lr 1e-3 reached exact match / F1 0.252 / 0.410 after 4 epochs, lr 3e-3
+    # 0.229 / 0.428 after 2, 0.237 / 0.440 after 3, 0.252 / 0.438 after 4 (of a 6-epoch schedule).
+    parser.add_argument("--epochs", type=int, default=4)
+    parser.add_argument("--lr", type=float, default=3e-3)
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)

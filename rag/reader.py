@@ -114,6 +114,14 @@ class Reader:
         self._lock = threading.Lock()
 
     @classmethod
+    def of(cls, weights, encoder, head) -> Reader:
+        """A reader over modules being trained (`eval train-reader` measures it each epoch)."""
+        reader = cls.__new__(cls)
+        reader.w, reader.encoder, reader.head = weights, encoder, head
+        reader._lock = threading.Lock()
+        return reader
+
+    @classmethod
     def load(cls, path: Path = WEIGHTS_FILE) -> Reader:
         with np.load(path) as data:
             return cls({k: data[k] for k in data.files})

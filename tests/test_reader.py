@@ -201,3 +201,33 @@ def test_train_reader_learns_from_the_tune_half_only(tmp_path):
         assert len(saved.files) == 12 * 2 * 2 + 2
         assert saved["head.weight"].shape == (2, 384)
     assert Reader.load(out).read("Ai viết Truyện Kiều?", [context])[0] is not None
+
+
+KIEU = (
+    "Truyện Kiều là tác phẩm nổi tiếng nhất của đại thi hào Nguyễn Du, được viết bằng chữ Nôm "
+    "vào đầu thế kỷ 19."
+)
+HA_LONG = (
+    "Vịnh Hạ Long là một vịnh nhỏ thuộc phần bờ tây vịnh Bắc Bộ, được UNESCO công nhận là di sản "
+    "thiên nhiên thế giới vì giá trị cảnh quan và địa chất."
+)
+NGHI_QUYET = (
+    "Hội nghị đã thông qua Nghị quyết về phát triển kinh tế số, trong đó nhấn mạnh chuyển đổi số "
+    "là nhiệm vụ trọng tâm của các cơ quan nhà nước."
+)
+
+
+@pytest.mark.parametrize(
+    ("question", "passage", "short"),
+    [
+        ("Truyện Kiều được viết bằng chữ gì?", KIEU, "Nôm"),
+        ("Ai là tác giả của Truyện Kiều?", KIEU, "Nguyễn Du"),
+        ("Vịnh Hạ Long được UNESCO công nhận là gì?", HA_LONG, "di sản thiên nhiên thế giới"),
+        ("Hội nghị đã thông qua nghị quyết về vấn đề gì?", NGHI_QUYET, "phát triển kinh tế số"),
+        ("Nhiệm vụ trọng tâm của các cơ quan nhà nước là gì?", NGHI_QUYET, "chuyển đổi số"),
+    ],
+)
+def test_the_shipped_reader_answers_with_the_span(reader, question, passage, short):
+    answer = ExtractiveAnswerer(reader=reader).answer(question, [hit(passage)])
+    assert answer.short_answer == short
+    assert answer.text.startswith(f"{short} [1] — ")
