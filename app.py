@@ -27,6 +27,7 @@ from rag.assistant import Assistant, Delta, Reset
 from rag.config import Settings
 from rag.errors import ConfigError, DocumentError, QueryError, StoreError
 from rag.feedback import MAX_FEEDBACK_BYTES, record_vote
+from rag.reader import reader_for
 from rag.sessions import SESSION_COOKIE, Sessions
 from rag.ui.assets import CSS, SOURCES_JS
 
@@ -418,6 +419,9 @@ def main() -> None:
         print(f"Lỗi cấu hình: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
     assistant = Assistant.from_settings(settings)
+    # The reader (torch and ~70 MB of weights) loads while the page starts, not on the first
+    # question.
+    threading.Thread(target=reader_for, args=(settings.reader,), daemon=True).start()
     server = create_server(assistant, ingest_on_start=True)
     log.info("Trang hỏi đáp: http://%s:%d/", settings.host, settings.port)
     uvicorn.run(server, host=settings.host, port=settings.port, log_level="warning")

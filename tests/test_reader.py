@@ -231,3 +231,27 @@ def test_the_shipped_reader_answers_with_the_span(reader, question, passage, sho
     answer = ExtractiveAnswerer(reader=reader).answer(question, [hit(passage)])
     assert answer.short_answer == short
     assert answer.text.startswith(f"{short} [1] — ")
+
+
+def test_the_warm_up_and_a_first_question_load_the_reader_once(tmp_path, monkeypatch):
+    import threading
+    import time
+
+    import rag.reader as module
+
+    calls = []
+
+    def slow_load(path):
+        calls.append(path)
+        time.sleep(0.2)
+        return object()
+
+    monkeypatch.setattr(module.Reader, "load", staticmethod(slow_load))
+    weights = tmp_path / "w.npz"
+    got = []
+    threads = [threading.Thread(target=lambda: got.append(reader_for(str(weights)))) for _ in "ab"]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(calls) == 1 and got[0] is got[1]
