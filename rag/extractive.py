@@ -1,9 +1,10 @@
 """The extractive answerer: the direct answer first, cut from the retrieved sentences.
 
 In: a standalone question and the retrieved `Hit`s (and, when a real embedding model runs, a
-question-sentence cosine). Out: an `Answer`: the best sentence's most probable span
-(`rag.direct`, the `short_answer`) cited, then one excerpt of that sentence of at most
-SUPPORT_WORDS words; the differing answers of other articles each on its own line with their
+question-sentence cosine). Out: an `Answer`: the direct answer (the `short_answer`) cited: the
+neural reader's span (`rag.reader`) in the 1-2 best sentences, or (numbers, dates, no reader)
+the best sentence's most probable span (`rag.direct`); then one excerpt of its sentence of at
+most SUPPORT_WORDS words; the differing answers of other articles each on its own line with their
 source, when they score as well; the 1-2 sentences themselves when no span is probable enough;
 or an abstention when the best sentence covers too little of the question or lacks the number,
 date or name it asks.
@@ -36,7 +37,9 @@ SUPPORT_WORDS = 33
 # 0.85 (0.01: 0.831, 0.03: 0.846, 0.04: 0.862); on the XQuAD-vi tune half 0.04 gives contains
 # 0.681 at 46.5 words against 0.575 at 29.5 words for 0.01.
 SPAN_FLOOR = 0.04
-# The reader's (rag.reader) span in the best sentence stands first when at least this probable.
+# The reader's (rag.reader) span in the picked sentences stands first when at least this
+# probable. On a dev quarter of the XQuAD-vi tune half every floor tried (0.05-0.3) traded
+# short EM/F1 for contains at more words (docs/evaluation.md).
 READER_FLOOR = 0.0
 # Characters read before the first picked sentence of a passage (its context: who "ông" is).
 READ_BEFORE = 300
@@ -191,9 +194,9 @@ class ExtractiveAnswerer:
         read, (chunk, at, _) = max(options, key=lambda o: o[0].score)
         if read.probability < self.reader_floor:
             return None
+        where = chunk.start + at + read.start
         for _, _, i, spans in picked:
             s = sentences[i]
-            where = chunk.start + at + read.start
             if s.chunk.chunk_id != chunk.chunk_id or not s.start <= where < s.end:
                 continue
             a, b = where - s.start, chunk.start + at + read.end - s.start

@@ -53,27 +53,22 @@ def encode_pair(w, question: str, passage: str, budget: int = MAX_TOKENS):
     return ids, first + skip, offsets[skip:]
 
 
+def _softmax(x: np.ndarray) -> np.ndarray:
+    e = np.exp(x - x.max())
+    return e / e.sum()
+
+
 def best_pair(
     start: np.ndarray, end: np.ndarray, limit: int = MAX_ANSWER
 ) -> tuple[int, int, float]:
     """The (i, j), i <= j < i + limit, maximizing start[i] + end[j], and its probability under
     the two softmaxes."""
-    ps = np.exp(start - start.max())
-    ps /= ps.sum()
-    pe = np.exp(end - end.max())
-    pe /= pe.sum()
     n = len(start)
-    grid = ps[:, None] * pe[None, :]
+    grid = _softmax(start)[:, None] * _softmax(end)[None, :]
     allowed = np.triu(np.ones((n, n), dtype=bool)) & ~np.triu(np.ones((n, n), dtype=bool), limit)
     grid = np.where(allowed, grid, 0.0)
     i, j = np.unravel_index(int(grid.argmax()), grid.shape)
     return int(i), int(j), float(grid[i, j])
-
-
-def _pair_probability(start: np.ndarray, end: np.ndarray, i: int, j: int) -> float:
-    ps = np.exp(start - start.max())
-    pe = np.exp(end - end.max())
-    return float(ps[i] / ps.sum() * pe[j] / pe.sum())
 
 
 def whole_words(text: str, start: int, end: int) -> tuple[int, int]:
@@ -165,14 +160,17 @@ class Reader:
                 i, j, _ = best_pair(start[lo:hi], end[lo:hi])
                 i, j = i + lo, j + lo
                 if best is None or start[i] + end[j] > best[0]:
-                    best = (float(start[i] + end[j]), i, j, lo_char, hi_char, keep)
+                    best = (float(start[i] + end[j]), i, j, lo_char, hi_char)
             if best is None:
                 found.append(None)
                 continue
-            score, i, j, lo_char, hi_char, _ = best
+            score, i, j, lo_char, hi_char = best
             # Probability among every span allowed in this passage.
             allowed = [k for k, (a, _) in enumerate(offsets) if any(x <= a < y for x, y in parts)]
-            p = _pair_probability(start[allowed], end[allowed], allowed.index(i), allowed.index(j))
+            p = float(
+                _softmax(start[allowed])[allowed.index(i)]
+                * _softmax(end[allowed])[allowed.index(j)]
+            )
             a, b = whole_words(passage, offsets[i][0], offsets[j][1])
             a, b = max(a, lo_char), min(b, hi_char)
             found.append(Read(a, b, p, score) if b > a else None)
