@@ -93,7 +93,8 @@ def run(args) -> int:
     torch.set_num_threads(max(1, args.threads))
     data = article_half(load_squad(Path(args.file)), "tune")
     every = examples(data)
-    dev = [x for x in every if args.dev and x[0] % args.dev == args.dev - 1]
+    fold = args.dev - 1 if args.dev_fold is None else args.dev_fold
+    dev = [x for x in every if args.dev and x[0] % args.dev == fold]
     train = [x for x in every if x not in dev]
     print(
         f"tune half: {len(every)} questions; training on {len(train)}, dev {len(dev)}", flush=True
@@ -167,4 +168,10 @@ def add_arguments(parser) -> None:
         type=int,
         default=0,
         help="giữ mỗi bài thứ K của nửa tune ra ngoài để đo (0: không)",
+    )
+    parser.add_argument(
+        "--dev-fold",
+        type=int,
+        default=None,
+        help="với --dev K: giữ ra các bài có số thứ tự chia K dư F (mặc định K-1), để kiểm chéo",
     )

@@ -9,7 +9,7 @@ import pytest
 from rag import encoder as e5
 from rag.config import Settings
 from rag.errors import ConfigError
-from rag.extractive import ExtractiveAnswerer
+from rag.extractive import ExtractiveAnswerer, whole_terms
 from rag.reader import Read, Reader, best_pair, reader_for, whole_words
 from rag.types import Chunk, Hit
 
@@ -95,10 +95,11 @@ class Scripted:
     """A reader that answers a fixed span of the passage and records what it was asked."""
 
     def __init__(self, span_text: str, probability: float = 0.5):
-        self.span_text, self.probability, self.asked = span_text, probability, []
+        self.span_text, self.probability, self.asked, self.passages = span_text, probability, [], []
 
     def read(self, question, passages, within=None):
         self.asked.append(question)
+        self.passages += passages
         out = []
         for passage in passages:
             at = passage.find(self.span_text)
@@ -130,6 +131,77 @@ def test_a_name_question_refuses_a_reader_span_that_is_no_name():
     )
     assert reader.asked
     assert answer.short_answer == "Phùng Khải Lợi"  # the span rules' answer
+
+
+KIEU_PASSAGE = (
+    "Truyện Kiều là tác phẩm nổi tiếng nhất của đại thi hào Nguyễn Du. "
+    "Tác phẩm được viết vào đầu thế kỷ 19. "
+    "Toàn bộ truyện gồm 3.254 câu, viết theo thể thơ lục bát."
+)
+
+
+def test_the_reader_reads_the_whole_passage_and_cites_the_sentence_of_its_span():
+    reader = Scripted("lục bát")
+    answer = ExtractiveAnswerer(reader=reader).answer(
+        "Truyện Kiều của Nguyễn Du viết theo thể thơ nào?", [hit(KIEU_PASSAGE)]
+    )
+    assert reader.passages == [KIEU_PASSAGE]  # whole, not only the sentences the rules picked
+    assert answer.short_answer == "lục bát"
+    assert answer.text == "lục bát [1] — Toàn bộ truyện gồm 3.254 câu, viết theo thể thơ lục bát."
+    quote = answer.citations[0]
+    assert KIEU_PASSAGE[quote.start : quote.end] == (
+        "Toàn bộ truyện gồm 3.254 câu, viết theo thể thơ lục bát."
+    )
+
+
+NUOC_SACH = (
+    "Theo báo cáo của Ủy ban nhân dân tỉnh, trong năm qua toàn tỉnh đã hoàn thành việc xây dựng "
+    "hệ thống cấp nước sạch cho các xã vùng cao, đồng thời nâng cấp mạng lưới giao thông nông "
+    "thôn, trường học và trạm y tế ở những địa bàn khó khăn nhất, góp phần nâng cao đời sống của "
+    "người dân."
+)
+
+
+def test_a_longer_direct_answer_leaves_fewer_words_of_excerpt():
+    question = "Trong năm qua toàn tỉnh đã hoàn thành việc xây dựng gì?"
+    short = ExtractiveAnswerer(reader=Scripted("hệ thống cấp nước sạch")).answer(
+        question, [hit(NUOC_SACH)]
+    )
+    assert short.text == (
+        "hệ thống cấp nước sạch [1] — Theo báo cáo của Ủy ban nhân dân tỉnh, trong năm qua toàn "
+        "tỉnh đã hoàn thành việc xây dựng hệ thống cấp nước sạch cho các xã vùng cao …"
+    )  # 5 + 30 words: the two clauses that fit in ANSWER_WORDS = 35
+    longer = ExtractiveAnswerer(
+        reader=Scripted("hệ thống cấp nước sạch cho các xã vùng cao")
+    ).answer(question, [hit(NUOC_SACH)])
+    assert longer.text == (
+        "hệ thống cấp nước sạch cho các xã vùng cao [1] — … trong năm qua toàn tỉnh đã hoàn "
+        "thành việc xây dựng hệ thống cấp nước sạch cho các xã vùng cao …"
+    )  # 10 + 20 words: the first clause no longer fits
+
+
+@pytest.mark.parametrize(
+    ("sentence", "piece", "widened"),
+    [
+        # a syllable of a compound word: the whole word
+        (
+            "Các sinh viên từ khắp châu Âu đã đến Wittenberg để nghe Luther diễn thuyết.",
+            "viên",
+            "sinh viên",
+        ),
+        # the last syllable of a name: the whole run of proper nouns
+        (
+            "Hậu duệ của ông là Hợp Tán Hãn đã đẩy quân Mamluk ra khỏi Palestine.",
+            "Hãn",
+            "Hợp Tán Hãn",
+        ),
+        # already whole: unchanged
+        ("Hội nghị đã thông qua Nghị quyết về phát triển kinh tế số.", "kinh tế số", "kinh tế số"),
+    ],
+)
+def test_a_reader_span_is_widened_to_whole_words_and_names(sentence, piece, widened):
+    at = sentence.index(piece)
+    assert sentence[slice(*whole_terms(sentence, at, at + len(piece)))] == widened
 
 
 def test_numbers_are_never_asked_of_the_reader():
