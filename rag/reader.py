@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -25,6 +26,8 @@ RANK = 8
 MAX_TOKENS = 384
 MAX_QUESTION = 64
 MAX_ANSWER = 30  # tokens
+# Spans tried, best first, for one that `read(avoid=...)` does not refuse.
+AVOID_TRIES = 20
 QUERY, PASSAGE = "query: ", "passage: "
 
 
@@ -58,17 +61,25 @@ def _softmax(x: np.ndarray) -> np.ndarray:
     return e / e.sum()
 
 
+def ranked_pairs(
+    start: np.ndarray, end: np.ndarray, n: int, limit: int = MAX_ANSWER
+) -> list[tuple[int, int]]:
+    """The `n` (i, j), i <= j < i + limit, of largest start[i] + end[j], best first."""
+    count = len(start)
+    grid = _softmax(start)[:, None] * _softmax(end)[None, :]
+    ones = np.ones((count, count), dtype=bool)
+    grid = np.where(np.triu(ones) & ~np.triu(ones, limit), grid, -1.0)
+    flat = np.argsort(-grid, axis=None, kind="stable")[:n]
+    return [(int(k) // count, int(k) % count) for k in flat]
+
+
 def best_pair(
     start: np.ndarray, end: np.ndarray, limit: int = MAX_ANSWER
 ) -> tuple[int, int, float]:
     """The (i, j), i <= j < i + limit, maximizing start[i] + end[j], and its probability under
     the two softmaxes."""
-    n = len(start)
-    grid = _softmax(start)[:, None] * _softmax(end)[None, :]
-    allowed = np.triu(np.ones((n, n), dtype=bool)) & ~np.triu(np.ones((n, n), dtype=bool), limit)
-    grid = np.where(allowed, grid, 0.0)
-    i, j = np.unravel_index(int(grid.argmax()), grid.shape)
-    return int(i), int(j), float(grid[i, j])
+    i, j = ranked_pairs(start, end, 1, limit)[0]
+    return i, j, float(_softmax(start)[i] * _softmax(end)[j])
 
 
 def whole_words(text: str, start: int, end: int) -> tuple[int, int]:
@@ -138,42 +149,24 @@ class Reader:
             yield out[row, first:last, 0], out[row, first:last, 1], offsets
 
     def read(
-        self,
-        question: str,
-        passages: list[str],
-        within: list[list[tuple[int, int]]] | None = None,
+        self, question: str, passages: list[str], avoid: Callable[[str], bool] | None = None
     ) -> list[Read | None]:
-        """The best span of each passage; with `within`, the best span inside one of those
-        character ranges of it (the passage around them is still read), its probability among
-        those spans."""
+        """The best span of each passage, widened to whole words, with its probability among
+        the passage's spans; with `avoid`, the best of the AVOID_TRIES most probable spans
+        whose text `avoid` does not refuse (None when it refuses them all)."""
         found: list[Read | None] = []
-        ranges = within or [[(0, len(p))] for p in passages]
-        for passage, parts, (start, end, offsets) in zip(
-            passages, ranges, self.logits(question, passages), strict=True
+        for passage, (start, end, offsets) in zip(
+            passages, self.logits(question, passages), strict=True
         ):
-            best = None
-            for lo_char, hi_char in parts:
-                keep = [k for k, (a, _) in enumerate(offsets) if lo_char <= a < hi_char]
-                if not keep:
-                    continue
-                lo, hi = keep[0], keep[-1] + 1
-                i, j, _ = best_pair(start[lo:hi], end[lo:hi])
-                i, j = i + lo, j + lo
-                if best is None or start[i] + end[j] > best[0]:
-                    best = (float(start[i] + end[j]), i, j, lo_char, hi_char)
-            if best is None:
-                found.append(None)
-                continue
-            score, i, j, lo_char, hi_char = best
-            # Probability among every span allowed in this passage.
-            allowed = [k for k, (a, _) in enumerate(offsets) if any(x <= a < y for x, y in parts)]
-            p = float(
-                _softmax(start[allowed])[allowed.index(i)]
-                * _softmax(end[allowed])[allowed.index(j)]
-            )
-            a, b = whole_words(passage, offsets[i][0], offsets[j][1])
-            a, b = max(a, lo_char), min(b, hi_char)
-            found.append(Read(a, b, p, score) if b > a else None)
+            read = None
+            tries = ranked_pairs(start, end, AVOID_TRIES if avoid else 1) if offsets else []
+            for i, j in tries:
+                a, b = whole_words(passage, offsets[i][0], offsets[j][1])
+                if b > a and (avoid is None or not avoid(passage[a:b])):
+                    p = float(_softmax(start)[i] * _softmax(end)[j])
+                    read = Read(a, b, p, float(start[i] + end[j]))
+                    break
+            found.append(read)
         return found
 
 

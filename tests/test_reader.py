@@ -9,8 +9,9 @@ import pytest
 from rag import encoder as e5
 from rag.config import Settings
 from rag.errors import ConfigError
-from rag.extractive import ExtractiveAnswerer, whole_terms
-from rag.reader import Read, Reader, best_pair, reader_for, whole_words
+from rag.extractive import ExtractiveAnswerer, echoes, whole_terms
+from rag.question import terms
+from rag.reader import Read, Reader, best_pair, ranked_pairs, reader_for, whole_words
 from rag.types import Chunk, Hit
 
 TEXT = "Hà Nội là thủ đô của Việt Nam, với dân số khoảng 8,5 triệu người vào năm 2023."
@@ -92,19 +93,29 @@ def hit(text: str) -> Hit:
 
 
 class Scripted:
-    """A reader that answers a fixed span of the passage and records what it was asked."""
+    """A reader that answers fixed spans of the passage, the first one `avoid` accepts, and
+    records what it was asked."""
 
-    def __init__(self, span_text: str, probability: float = 0.5):
-        self.span_text, self.probability, self.asked, self.passages = span_text, probability, [], []
+    def __init__(self, *span_texts: str, probability: float = 0.5):
+        self.span_texts, self.probability, self.asked, self.passages = (
+            span_texts,
+            probability,
+            [],
+            [],
+        )
 
-    def read(self, question, passages, within=None):
+    def read(self, question, passages, avoid=None):
         self.asked.append(question)
         self.passages += passages
         out = []
         for passage in passages:
-            at = passage.find(self.span_text)
-            found = at >= 0
-            out.append(Read(at, at + len(self.span_text), self.probability, 1.0) if found else None)
+            found = None
+            for text in self.span_texts:
+                at = passage.find(text)
+                if at >= 0 and not (avoid and avoid(text)):
+                    found = Read(at, at + len(text), self.probability, 1.0)
+                    break
+            out.append(found)
         return out
 
 
@@ -204,6 +215,41 @@ def test_a_reader_span_is_widened_to_whole_words_and_names(sentence, piece, wide
     assert sentence[slice(*whole_terms(sentence, at, at + len(piece)))] == widened
 
 
+SINH_HOAT = (
+    "Đồng chí Nguyễn Văn Bình cho biết các chi bộ trực thuộc đã thực hiện tốt chế độ sinh hoạt "
+    "thường kỳ theo quy định của Điều lệ Đảng."
+)
+
+
+def test_a_reader_span_of_question_words_gives_way_to_its_next_best():
+    question = "Ai cho biết các chi bộ đã thực hiện tốt chế độ sinh hoạt theo Điều lệ Đảng?"
+    answer = ExtractiveAnswerer(reader=Scripted("Điều lệ Đảng", "Nguyễn Văn Bình")).answer(
+        question, [hit(SINH_HOAT)]
+    )
+    assert answer.short_answer == "Nguyễn Văn Bình"
+    asked = set(terms(question, folded=True))
+    assert echoes(asked, "Điều lệ Đảng") and echoes(asked, "các chi bộ")
+    assert not echoes(asked, "Nguyễn Văn Bình") and not echoes(asked, "sinh hoạt thường kỳ")
+
+
+def test_ranked_pairs_are_the_most_probable_allowed_spans_best_first():
+    start = np.array([0.0, 3.0, 1.0, 2.0])
+    end = np.array([0.0, 0.5, 4.0, 1.0])
+    assert ranked_pairs(start, end, 4) == [(1, 2), (2, 2), (0, 2), (1, 3)]  # never i > j
+    assert ranked_pairs(start, end, 2, limit=1) == [(2, 2), (1, 1)]  # one token each
+    assert best_pair(start, end)[:2] == (1, 2)
+
+
+def test_the_shipped_reader_steps_past_spans_it_is_told_to_avoid(reader):
+    first = reader.read("Ai là tác giả của Truyện Kiều?", [KIEU])[0]
+    assert KIEU[first.start : first.end] == "Nguyễn Du"
+    other = reader.read(
+        "Ai là tác giả của Truyện Kiều?", [KIEU], avoid=lambda text: "Nguyễn" in text
+    )[0]
+    assert other is not None and "Nguyễn" not in KIEU[other.start : other.end]
+    assert other.score < first.score
+
+
 def test_numbers_are_never_asked_of_the_reader():
     reader = Scripted("2 năm")
     answer = ExtractiveAnswerer(reader=reader).answer(
@@ -214,13 +260,13 @@ def test_numbers_are_never_asked_of_the_reader():
 
 
 def test_a_reader_span_below_the_floor_leaves_the_answer_to_the_rules():
-    sure = ExtractiveAnswerer(reader=Scripted("cho biết", 0.9)).answer(
+    sure = ExtractiveAnswerer(reader=Scripted("cho biết", probability=0.9)).answer(
         "Phó Bí thư Thường trực báo cáo về điều gì?", [hit(LOI)]
     )
     assert sure.short_answer == "cho biết"
-    unsure = ExtractiveAnswerer(reader=Scripted("cho biết", 0.05), reader_floor=0.1).answer(
-        "Phó Bí thư Thường trực báo cáo về điều gì?", [hit(LOI)]
-    )
+    unsure = ExtractiveAnswerer(
+        reader=Scripted("cho biết", probability=0.05), reader_floor=0.1
+    ).answer("Phó Bí thư Thường trực báo cáo về điều gì?", [hit(LOI)])
     assert unsure.short_answer != "cho biết"
 
 
