@@ -321,6 +321,34 @@ def test_train_reader_learns_from_the_tune_half_only(tmp_path):
     assert Reader.load(out).read("Ai viết Truyện Kiều?", [context])[0] is not None
 
 
+def test_train_reader_keeps_the_chosen_fold_of_tune_articles_out(tmp_path, capsys):
+    import json
+
+    from eval.__main__ import main
+
+    def article(title: str, n: int) -> dict:
+        context = f"{title} là tác phẩm của đại thi hào Nguyễn Du, viết vào đầu thế kỷ 19."
+        qas = [
+            {
+                "id": f"{title}{k}",
+                "question": f"Ai viết {title}?",
+                "answers": [{"text": "Nguyễn Du", "answer_start": context.index("Nguyễn Du")}],
+            }
+            for k in range(n)
+        ]
+        return {"title": title, "paragraphs": [{"context": context, "qas": qas}]}
+
+    # Sorted by title, even positions are the tune half: A (1 question) and C (2 questions).
+    squad = {"data": [article("A", 1), article("B", 1), article("C", 2), article("D", 1)]}
+    source = tmp_path / "squad.json"
+    source.write_text(json.dumps(squad, ensure_ascii=False), encoding="utf-8")
+    for fold, line in ((0, "training on 2, dev 1"), (1, "training on 1, dev 2")):
+        out = tmp_path / f"r{fold}.npz"
+        args = ["train-reader", str(source), "--epochs", "1", "--dev", "2"]
+        assert main([*args, "--dev-fold", str(fold), "--out", str(out)]) == 0
+        assert f"tune half: 3 questions; {line}" in capsys.readouterr().out
+
+
 KIEU = (
     "Truyện Kiều là tác phẩm nổi tiếng nhất của đại thi hào Nguyễn Du, được viết bằng chữ Nôm "
     "vào đầu thế kỷ 19."
