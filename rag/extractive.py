@@ -21,7 +21,7 @@ from rag.dates import display_date
 from rag.direct import SpanModel, best_span, tagged
 from rag.errors import one_line
 from rag.question import asked_role, asked_unit, numbers_agree, question_kind, role_matches, terms
-from rag.reader import Reader
+from rag.reader import Reader, whole_words
 from rag.scoring import Overlap, flat_idf, jaccard
 from rag.sentences import Sentence, candidate_sentences
 from rag.spans import typed_spans, unit_fit
@@ -209,7 +209,8 @@ class ExtractiveAnswerer:
             elif role:
                 return None
             else:
-                a, b = whole_terms(s.text, a, b)
+                # underthesea's words may carry a mark ("2023."): none at the edges.
+                a, b = whole_words(s.text, *whole_terms(s.text, a, b))
             return s, (a, b, read.probability)
         return None
 

@@ -221,6 +221,14 @@ SINH_HOAT = (
 )
 
 
+def test_a_widened_reader_span_has_no_mark_at_its_edges():
+    text = "Hội nghị đã triển khai nhiệm vụ trọng tâm năm 2023."
+    answer = ExtractiveAnswerer(reader=Scripted("nhiệm vụ trọng tâm năm 2023.")).answer(
+        "Hội nghị đã triển khai gì?", [hit(text)]
+    )
+    assert answer.short_answer == "nhiệm vụ trọng tâm năm 2023"
+
+
 def test_a_reader_span_of_question_words_gives_way_to_its_next_best():
     question = "Ai cho biết các chi bộ đã thực hiện tốt chế độ sinh hoạt theo Điều lệ Đảng?"
     answer = ExtractiveAnswerer(reader=Scripted("Điều lệ Đảng", "Nguyễn Văn Bình")).answer(
