@@ -51,10 +51,11 @@ def test_number_question_answers_594_and_points_at_the_sentence(assistant, seed_
     answer = assistant.ask("Kế hoạch số 51-KH/ĐUK được triển khai tới bao nhiêu chi bộ?")
     assert not answer.abstained and answer.mode == "extractive"
     assert answer.span == answer.short_answer == "594"
-    # The direct answer first, then one clause of the sentence (not the 80-word sentence).
+    # The direct answer first, then the clauses of the sentence around it that fit in
+    # ANSWER_WORDS with it (not the 80-word sentence).
     assert answer.text == (
-        "594 [1] — … đất nước phồn vinh, hạnh phúc”, triển khai tới 64 tổ chức cơ sở đảng "
-        "và 594 chi bộ trực thuộc đảng ủy cơ sở."
+        "594 [1] — … tự cường và khát vọng phát triển Thủ đô, đất nước phồn vinh, hạnh phúc”, "
+        "triển khai tới 64 tổ chức cơ sở đảng và 594 chi bộ trực thuộc đảng ủy cơ sở."
     )
     first = answer.citations[0]
     assert first.doc_id == KINHTEDOTHI and first.supported
