@@ -339,35 +339,23 @@ def echoes(asked: set[str], text: str) -> bool:
 
 def whole_terms(text: str, start: int, end: int) -> tuple[int, int]:
     """[start, end) widened to whole underthesea words ("viên" to "sinh viên") and, at a
-    proper noun, to the whole run of proper nouns it is part of ("Hãn" to "Hợp Tán Hãn")."""
+    proper noun, to the whole run of proper nouns it is part of ("Hãn" to "Hợp Tán Hãn"):
+    proper nouns only a space apart (no comma or "và" between them)."""
     words = tagged(text)
+    units: list[tuple[int, int]] = []
     for k, word in enumerate(words):
-        if word.start <= start < word.end:
-            j = k
-            while (
-                word.tag == "Np"
-                and j > 0
-                and words[j - 1].tag == "Np"
-                and _next(words[j - 1], words[j], text)
-            ):
-                j -= 1
-            start = words[j].start
-        if word.start < end <= word.end:
-            j = k
-            while (
-                word.tag == "Np"
-                and j + 1 < len(words)
-                and words[j + 1].tag == "Np"
-                and _next(words[j], words[j + 1], text)
-            ):
-                j += 1
-            end = words[j].end
+        joined = (
+            k > 0
+            and word.tag == words[k - 1].tag == "Np"
+            and not text[words[k - 1].end : word.start].strip()
+        )
+        units.append((units.pop()[0], word.end) if joined else (word.start, word.end))
+    for x, y in units:
+        if x <= start < y:
+            start = x
+        if x < end <= y:
+            end = y
     return start, end
-
-
-def _next(left, right, text: str) -> bool:
-    """Whether two words are only a space apart (no comma or "và" between them)."""
-    return not text[left.end : right.start].strip()
 
 
 def _key(span_text: str) -> str:

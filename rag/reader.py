@@ -64,13 +64,19 @@ def _softmax(x: np.ndarray) -> np.ndarray:
 def ranked_pairs(
     start: np.ndarray, end: np.ndarray, n: int, limit: int = MAX_ANSWER
 ) -> list[tuple[int, int]]:
-    """The `n` (i, j), i <= j < i + limit, of largest start[i] + end[j], best first."""
+    """The `n` (i, j), i <= j < i + limit, of largest start[i] + end[j], best first (ties: the
+    earlier, then the shorter). Only the band of allowed pairs is scored: len(start) * limit
+    numbers, not len(start) ** 2."""
     count = len(start)
-    grid = _softmax(start)[:, None] * _softmax(end)[None, :]
-    ones = np.ones((count, count), dtype=bool)
-    grid = np.where(np.triu(ones) & ~np.triu(ones, limit), grid, -1.0)
-    flat = np.argsort(-grid, axis=None, kind="stable")[:n]
-    return [(int(k) // count, int(k) % count) for k in flat]
+    ends = np.arange(count)[:, None] + np.arange(limit)[None, :]
+    band = np.where(
+        ends < count,
+        _softmax(start)[:, None] * _softmax(end)[np.minimum(ends, count - 1)],
+        -1.0,
+    ).ravel()
+    top = np.argpartition(-band, n - 1)[:n] if n < band.size else np.arange(band.size)
+    top = top[np.lexsort((top, -band[top]))]
+    return [(int(k) // limit, int(k) // limit + int(k) % limit) for k in top if band[k] >= 0]
 
 
 def best_pair(
