@@ -16,8 +16,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
+from rag.dates import display_date
+from rag.filters import Filters, columns
 from rag.text import canonical, fold, has_diacritics, split_sentences, word_tokens
-from rag.types import Answer, Chunk, Citation, Filters
+from rag.types import Answer, Chunk, Citation
 
 # Beyond this many documents a list says how many more there are instead of naming them.
 MAX_LISTED = 10
@@ -61,16 +63,19 @@ class Catalog:
         docs = []
         for doc_id, record in sorted(snapshot.docs.items()):
             chunks = tuple(snapshot.chunks[snapshot.position[c]] for c in record.get("chunks", []))
-            info = DocInfo(
-                doc_id,
-                record.get("title") or doc_id,
-                record.get("outlet"),
-                record.get("date"),
-                record.get("author"),
-                chunks,
-            )
-            if _kept(info, filters):
-                docs.append(info)
+            if chunks:
+                docs.append(
+                    DocInfo(
+                        doc_id,
+                        record.get("title") or doc_id,
+                        record.get("outlet"),
+                        record.get("date"),
+                        record.get("author"),
+                        chunks,
+                    )
+                )
+        if filters:
+            docs = [d for d, kept in zip(docs, filters.mask(columns(docs)), strict=True) if kept]
         return cls(tuple(docs))
 
     @cached_property
@@ -226,20 +231,6 @@ def _written_date(iso: str) -> re.Pattern[str]:
     )
 
 
-def _kept(d: DocInfo, filters: Filters | None) -> bool:
-    if d.first is None:
-        return False
-    if not filters:
-        return True
-    if filters.doc_ids is not None and d.doc_id not in filters.doc_ids:
-        return False
-    if filters.outlet is not None and d.outlet != filters.outlet:
-        return False
-    if filters.date_from is not None and not (d.date and d.date >= filters.date_from):
-        return False
-    return filters.date_to is None or bool(d.date and d.date <= filters.date_to)
-
-
 def _form(text: str) -> str:
     return canonical(text) if has_diacritics(text) else fold(text).lower()
 
@@ -284,14 +275,6 @@ def _date_matches(iso: str | None, when: tuple[int | None, int | None, int | Non
     return all(
         want is None or want == got for want, got in zip(when, (day, month, year), strict=True)
     )
-
-
-def display_date(iso: str | None) -> str | None:
-    """'2023-02-17' -> '17/02/2023': day first, as Vietnamese date lines write it."""
-    if not iso:
-        return None
-    year, month, day = iso.split("-")
-    return f"{day}/{month}/{year}"
 
 
 __all__ = ["Catalog", "DocInfo", "answer_collection", "display_date", "question_date"]

@@ -1,8 +1,9 @@
 """Dates as people type them in a filter: one rule for the page and the CLI.
 
-In: '17/02/2023', '17/2/2023' or '2023-02-17' (spaces around ignored), or nothing.
-Out: the ISO date '2023-02-17', or None for nothing; `DateError` with one Vietnamese line that
-names the field otherwise. Never guesses: a day that does not exist (31/02/2023) is an error.
+In: '17/02/2023', '17/2/2023' or '2023-02-17' (spaces around ignored), or nothing; an ISO date
+to show. Out: the ISO date '2023-02-17', or None for nothing; `DateError` with one Vietnamese
+line that names the field otherwise; a range's two ends; a date shown as '17/02/2023'.
+Never guesses: a day that does not exist (31/02/2023) is an error.
 """
 
 from __future__ import annotations
@@ -34,9 +35,16 @@ def parse_date(value: str | None, label: str) -> str | None:
     raise DateError(f"{label} không hợp lệ: {text!r} (dạng 2023-02-17 hoặc 17/02/2023)")
 
 
-def display_date(iso: str) -> str:
-    """'2023-02-17' -> '17/02/2023', the way Vietnamese readers write dates."""
-    return date.fromisoformat(iso).strftime("%d/%m/%Y")
+def display_date(iso: str | None) -> str:
+    """'2023-02-17' -> '17/02/2023', the way Vietnamese readers write dates (and the way the
+    page's date boxes ask for them); '' for no date, and a stored value that is not an ISO
+    date as it is: showing a date never fails."""
+    if not iso:
+        return ""
+    try:
+        return date.fromisoformat(iso).strftime("%d/%m/%Y")
+    except ValueError:
+        return iso
 
 
 def date_range(date_from: str | None, date_to: str | None) -> tuple[str | None, str | None]:

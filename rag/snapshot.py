@@ -17,10 +17,10 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.dates import date_to_int
 from rag.errors import StoreError
+from rag.filters import Filters, columns
 from rag.lexical import LexicalIndex, index_tokens
-from rag.types import Chunk, Filters
+from rag.types import Chunk
 
 # Bump when loading, cleaning or chunking changes what a file turns into: every file re-ingests.
 PIPELINE_VERSION = 1
@@ -52,9 +52,7 @@ class Snapshot:
             lexical = LexicalIndex.build(self.tokens)
         self.lexical = lexical
         self.position = {c.chunk_id: i for i, c in enumerate(chunks)}
-        self._doc_ids = np.array([c.doc_id for c in chunks], dtype=object)
-        self._outlets = np.array([c.outlet or "" for c in chunks], dtype=object)
-        self._dates = np.array([date_to_int(c.date) for c in chunks], dtype=np.int64)
+        self._fields = columns(chunks)
 
     @property
     def tokens(self) -> Tokens:
@@ -83,18 +81,7 @@ class Snapshot:
 
     def mask(self, filters: Filters | None) -> np.ndarray | None:
         """Boolean row mask for the lexical scores; None when nothing filters."""
-        if not filters:
-            return None
-        mask = np.ones(len(self.chunks), dtype=bool)
-        if filters.doc_ids is not None:
-            mask &= np.isin(self._doc_ids, list(filters.doc_ids))
-        if filters.outlet is not None:
-            mask &= self._outlets == filters.outlet
-        if filters.date_from is not None:
-            mask &= self._dates >= date_to_int(filters.date_from)
-        if filters.date_to is not None:
-            mask &= (self._dates <= date_to_int(filters.date_to)) & (self._dates > 0)
-        return mask
+        return filters.mask(self._fields) if filters else None
 
     def write(self, folder: Path) -> None:
         folder.mkdir(parents=True)

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from rag.citations import ABSTAIN_TEXT
+from rag.dates import display_date
 from rag.sentences import Sentence, document_sentences
 from rag.text import fold, word_tokens
 from rag.types import Answer, Chunk, Citation, Hit
@@ -116,8 +117,6 @@ def summarize(documents: Sequence[Sequence[Chunk]]) -> Answer:
 
 
 def _source(chunk: Chunk) -> str:
-    from rag.collection import display_date
-
     parts = [p for p in (chunk.outlet, display_date(chunk.date)) if p]
     return f" ({', '.join(parts)})" if parts else ""
 

@@ -1,9 +1,10 @@
 """The values passed between stages, in one place so every layer can import them.
 
-In: nothing but the standard library and `rag.dates`. Out: frozen dataclasses: an `Article`
-(a loaded file), its `Chunk`s, `Filters` on metadata, retrieval `Hit`s, an `Answer` with its
-`Citation`s, an `IngestReport` with its per-file `FileOutcome`s, the indexed `DocumentInfo`s and
-the assistant's `Status`. Never: behaviour beyond (de)serialising these values, or an
+In: the standard library and `rag.filters` (numpy) alone. Out: frozen dataclasses: an `Article`
+(a loaded file), its `Chunk`s, `Filters` on metadata (`rag.filters` states their rule; they are
+named here with the other values), retrieval `Hit`s, an `Answer` with its `Citation`s, an
+`IngestReport` with its per-file `FileOutcome`s, the indexed `DocumentInfo`s and the assistant's
+`Status`. Never: behaviour beyond (de)serialising these values, or an
 import of a stage module (so `rag.ui` loads no search library by importing them).
 """
 
@@ -12,7 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from rag.dates import date_to_int
+from rag.filters import Filters as Filters
+from rag.filters import filter_fields
 
 
 @dataclass(frozen=True)
@@ -51,14 +53,12 @@ class Chunk:
     def to_metadata(self) -> dict[str, str | int]:
         """Flat metadata as Chroma stores it (no None values; dates also as a sortable int)."""
         return {
-            "doc_id": self.doc_id,
+            **filter_fields(self.doc_id, self.outlet, self.date),
             "index": self.index,
             "start": self.start,
             "end": self.end,
             "title": self.title,
-            "outlet": self.outlet or "",
             "date": self.date or "",
-            "date_int": date_to_int(self.date),
             "author": self.author or "",
         }
 
@@ -76,34 +76,6 @@ class Chunk:
             date=meta.get("date") or None,
             author=meta.get("author") or None,
         )
-
-
-@dataclass(frozen=True)
-class Filters:
-    """Metadata filters; an unset field does not filter."""
-
-    doc_ids: tuple[str, ...] | None = None
-    outlet: str | None = None
-    date_from: str | None = None  # ISO dates, inclusive
-    date_to: str | None = None
-
-    def __bool__(self) -> bool:
-        return any(v is not None for v in (self.doc_ids, self.outlet, self.date_from, self.date_to))
-
-    def chroma_where(self) -> dict | None:
-        conditions: list[dict] = []
-        if self.doc_ids is not None:
-            conditions.append({"doc_id": {"$in": list(self.doc_ids)}})
-        if self.outlet is not None:
-            conditions.append({"outlet": {"$eq": self.outlet}})
-        if self.date_from is not None:
-            conditions.append({"date_int": {"$gte": date_to_int(self.date_from)}})
-        if self.date_to is not None:
-            conditions.append({"date_int": {"$lte": date_to_int(self.date_to)}})
-            conditions.append({"date_int": {"$gt": 0}})
-        if not conditions:
-            return None
-        return conditions[0] if len(conditions) == 1 else {"$and": conditions}
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,8 @@ import html
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date
 
+from rag.dates import display_date
 from rag.types import Answer, Citation
 
 NO_SOURCES = '<p class="muted">Nguồn trích dẫn của câu trả lời sẽ hiện ở đây.</p>'
@@ -134,16 +134,6 @@ def _styled(text: str, start: int, end: int, styled: Sequence[tuple[int, int, st
 
 # ---------------------------------------------------------------------------------------------
 # Sources panel
-
-
-def display_date(iso: str | None) -> str:
-    """'2023-02-17' -> '17/02/2023', the way Vietnamese readers write dates."""
-    if not iso:
-        return ""
-    try:
-        return date.fromisoformat(iso).strftime("%d/%m/%Y")
-    except ValueError:
-        return iso
 
 
 def source_meta(outlet: str | None, iso_date: str | None) -> str:

@@ -12,10 +12,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from rag import dates
-from rag.errors import FilterError
-from rag.types import DocumentInfo, FileOutcome, Filters, Status
-from rag.ui.answers import Turn, display_date, escape
+from rag.dates import display_date
+from rag.errors import DateError, FilterError
+from rag.filters import Filters
+from rag.types import DocumentInfo, FileOutcome, Status
+from rag.ui.answers import Turn, escape
 
 STAGES = {
     "load": "Đọc tệp",
@@ -153,23 +154,13 @@ def outlet_choices(documents: Sequence[DocumentInfo]) -> list[tuple[str, str]]:
 # Settings panel
 
 
-def parse_date(value: str | None, label: str) -> str | None:
-    """'2023-02-17' or '17/02/2023' -> '2023-02-17'; '' -> None. The rule is rag.dates', shared
-    with the CLI; here its error is a FilterError, which the page shows."""
-    try:
-        return dates.parse_date(value, label)
-    except dates.DateError as exc:
-        raise FilterError(str(exc)) from None
-
-
 def parse_filters(date_from: str | None, date_to: str | None, outlet: str | None) -> Filters | None:
-    """The settings panel's filters as `Filters`, or None when nothing filters."""
-    start = parse_date(date_from, "Từ ngày")
-    end = parse_date(date_to, "Đến ngày")
-    if start and end and start > end:
-        raise FilterError(f"Khoảng ngày ngược: từ {display_date(start)} đến {display_date(end)}")
-    filters = Filters(outlet=(outlet or "").strip() or None, date_from=start, date_to=end)
-    return filters or None
+    """The settings panel's filters as `Filters` (dates as 17/02/2023, or ISO), or None when
+    nothing filters; FilterError, which the page shows, for a bad date or a backwards range."""
+    try:
+        return Filters.of(date_from, date_to, outlet)
+    except DateError as exc:
+        raise FilterError(str(exc)) from None
 
 
 def filters_text(filters: Filters) -> str:
