@@ -11,7 +11,6 @@ indexed (`article`) or an upload the size limit refuses.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -24,6 +23,7 @@ from rag.documents import load_document
 from rag.errors import DocumentError, QueryError, StoreError, UploadError, describe
 from rag.retrieval import Rankings, Retriever
 from rag.smalltalk import EMPTY_EXAMPLES, example_questions
+from rag.sources import doc_id_for
 from rag.types import (
     Answer,
     Article,
@@ -253,7 +253,7 @@ class Assistant(Chain):
         docs = self.store.snapshot.docs
         refused = dict(report.errors)
         if files is not None:
-            wanted = [_doc_id(Path(p), root) for p in files]
+            wanted = [doc_id_for(Path(p), root) for p in files]
         else:
             wanted = [d for d, r in docs.items() if r.get("root") == str(root)]
         out: dict[str, FileOutcome] = {}
@@ -274,12 +274,6 @@ class Assistant(Chain):
             )
             out[doc_id] = FileOutcome(doc_id, status, doc_id, len(record["chunks"]))
         return tuple(out.values())
-
-
-def _doc_id(path: Path, root: Path) -> str:
-    """A file's doc_id as the store gives it: its path under the folder, else its name."""
-    path = Path(os.path.abspath(path))
-    return path.relative_to(root).as_posix() if path.is_relative_to(root) else path.name
 
 
 __all__ = ["Assistant", "Delta", "Reset"]

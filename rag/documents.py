@@ -20,7 +20,7 @@ from rag.formats import text_of
 from rag.sources import (
     MAX_FILE_BYTES,
     SUPPORTED_SUFFIXES,
-    doc_id,
+    doc_id_for,
     iter_document_paths,
     read_source,
     source_problem,
@@ -49,7 +49,7 @@ def load_document(path: Path, root: Path, max_bytes: int = MAX_FILE_BYTES) -> Ar
     text, hints = text_of(data, suffix)
     meta = analyse(text, markdown=suffix == ".md", title_hint=hints.get("title"))
     return Article(
-        doc_id=doc_id(path, root),
+        doc_id=doc_id_for(path, root),
         source=str(path.absolute()),
         text=text,
         title=meta.title,

@@ -139,10 +139,15 @@ def _unreadable(exc: OSError) -> str:
     return f"không đọc được tệp: {reason}"
 
 
-def doc_id(path: Path, root: Path) -> str:
-    """`path` relative to the ingested folder, in POSIX form; the bare name for a single file."""
-    if root.is_file():
+def doc_id_for(path: Path, root: Path) -> str:
+    """A file's doc_id, the one rule of the store, the loader and the outcomes: its path under
+    the folder `root` in POSIX form; its bare name when `root` is the file itself or the file
+    lies outside it. Not resolved: a link's own name is its doc_id (where it leads is
+    `source_problem`'s concern)."""
+    path, root = Path(os.path.abspath(path)), Path(os.path.abspath(root))
+    if path == root or not path.is_relative_to(root):
         return path.name
+    return path.relative_to(root).as_posix()
     try:
         return path.absolute().relative_to(root.absolute()).as_posix()
     except ValueError:

@@ -32,6 +32,7 @@ from rag.documents import (
 from rag.errors import StoreError
 from rag.lexical import index_tokens
 from rag.snapshot import PIPELINE_VERSION, Snapshot, Tokens
+from rag.sources import doc_id_for
 from rag.types import Article, Chunk, IngestReport
 
 Progress = Callable[[str, int, int], None]
@@ -84,9 +85,8 @@ def scan(
     moved: dict[str, dict] = {}
     for n, path in enumerate(files, 1):
         progress("load", n, len(files))
-        # Not resolved: a link's own name is its doc_id, and where it leads is checked.
         path = Path(os.path.abspath(path))
-        doc_id = path.relative_to(root).as_posix() if path.is_relative_to(root) else path.name
+        doc_id = doc_id_for(path, root)
         # Links and special files first: a FIFO or a linked folder has no suffix to judge.
         problem = source_problem(path, root)
         if problem:
