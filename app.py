@@ -276,7 +276,7 @@ def create_app(
             k = gr.Slider(1, 20, value=settings.top_k, step=1, label="Số đoạn văn dùng")
             with gr.Row():
                 date_from = gr.Textbox(
-                    label="Từ ngày", placeholder="2021-01-01", elem_id="date-from"
+                    label="Từ ngày", placeholder="01/01/2021", elem_id="date-from"
                 )
                 date_to = gr.Textbox(label="Đến ngày", placeholder="31/12/2023", elem_id="date-to")
             outlet = gr.Dropdown(

@@ -32,7 +32,7 @@ def parse_date(value: str | None, label: str) -> str | None:
             return date.fromisoformat(text).isoformat()
     except ValueError:
         pass
-    raise DateError(f"{label} không hợp lệ: {text!r} (dạng 2023-02-17 hoặc 17/02/2023)")
+    raise DateError(f"{label} không hợp lệ: {text!r} (dạng 17/02/2023 hoặc 2023-02-17)")
 
 
 def display_date(iso: str | None) -> str:

@@ -16,7 +16,7 @@ import pytest
 
 from app import SESSION_COOKIE, ChatPage, create_app, create_server
 from rag import ui
-from rag.assistant import Assistant, Delta, Reset
+from rag.assistant import Assistant, Delta, Draft, Reset
 from rag.config import Settings
 from rag.errors import QueryError
 from rag.feedback import record_vote
@@ -547,6 +547,20 @@ def test_respond_after_an_llm_failure_shows_the_notice_and_the_extractive_answer
     ]
 
 
+def test_respond_shows_the_extractive_draft_at_once_and_replaces_it_with_the_llm_answer(
+    page, monkeypatch
+):
+    pending = "Mô hình ngôn ngữ đang trả lời; trong khi chờ, đây là câu trả lời trích xuất."
+    events = [Draft(answer(notice=pending)), answer(mode="llm")]
+    script(page, monkeypatch, *events, llm=object())
+    updates = ask(page, QUESTION)
+    assert [u[0][1]["content"] for u in updates] == [
+        f"{ANSWER_MARKDOWN}<br><em>{pending}</em>",
+        ANSWER_MARKDOWN,
+    ]
+    assert isinstance(updates[0][2], type(gr.skip())) and updates[-1][2] == SOURCES_HTML
+
+
 def test_respond_over_the_real_index_links_citations_and_fills_sources(page):
     [(chat, turns, sources, notice, question)] = ask(page, QUESTION)
     final = turns[0].answer
@@ -586,7 +600,7 @@ def test_bad_question_or_filter_is_one_line_and_leaves_the_chat(page):
     (chat, turns, _, notice, _), *rest = ask(page, QUESTION, date_from="hôm qua")
     assert notice == (
         '<span class="error">Từ ngày không hợp lệ: &#x27;hôm qua&#x27; '
-        "(dạng 2023-02-17 hoặc 17/02/2023)</span>"
+        "(dạng 17/02/2023 hoặc 2023-02-17)</span>"
     )
 
 

@@ -123,7 +123,7 @@ def test_info_reports_the_bundled_fallback_in_one_warning(run):
         (("ingest", "khong-co-thu-muc"), "Lỗi: Không tìm thấy đường dẫn: khong-co-thu-muc"),
         (
             ("search", "Lê Minh Đức", "--from", "31/02/2023"),
-            "Lỗi: Từ ngày không hợp lệ: '31/02/2023' (dạng 2023-02-17 hoặc 17/02/2023)",
+            "Lỗi: Từ ngày không hợp lệ: '31/02/2023' (dạng 17/02/2023 hoặc 2023-02-17)",
         ),
         (
             ("ask", "Lê Minh Đức", "--from", "2023-12-31", "--to", "17/02/2023"),
