@@ -16,7 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from rag.background import Background, Progress
-from rag.chain import Chain, Delta, History, Reset
+from rag.chain import Chain, Delta, Draft, History, Reset
 from rag.collection import Catalog
 from rag.config import Settings
 from rag.documents import load_document
@@ -68,7 +68,7 @@ class Assistant(Chain):
     # -- answers and passages -----------------------------------------------------------------
     def stream(
         self, question: str, history: History = (), **options
-    ) -> Iterator[Delta | Reset | Answer]:
+    ) -> Iterator[Delta | Draft | Reset | Answer]:
         """As `Chain.stream`; QueryError while the first ingest has committed nothing yet."""
         if self.background.running and not self.store.snapshot.chunks:
             raise QueryError(LOADING)
@@ -276,4 +276,4 @@ class Assistant(Chain):
         return tuple(out.values())
 
 
-__all__ = ["Assistant", "Delta", "Reset"]
+__all__ = ["Assistant", "Delta", "Draft", "Reset"]

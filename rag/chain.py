@@ -2,8 +2,11 @@
 
 In: a question and the conversation so far. Out: a streamed `Answer` (text deltas, then the
 answer with verified citations): standalone question -> retrieval -> extractive or LLM answer ->
-citation verification. An LLM that cannot be reached, times out, stops mid-way or replies badly
-never fails a question: the extractive answer is given with a one-line notice.
+citation verification. With an LLM the extractive answer comes first as a `Draft`; a factoid's
+LLM answer is one copied phrase, kept only where its cited passage says it, other questions'
+answers stream and are checked sentence by sentence. An LLM that cannot be reached, times out,
+stops mid-way, cites nothing or a passage it was not given, or copies what its passage does not
+say never fails a question: the extractive answer is given with a one-line notice.
 Never shows or logs the LLM's credentials: only its endpoint (scheme, host, port) and
 redacted errors.
 """
@@ -13,25 +16,33 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Generator, Iterable, Iterator, Sequence
 from contextlib import closing
 from dataclasses import dataclass, replace
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from langchain_core.runnables import RunnableLambda
 
-from rag.citations import abstention, verify_citations
+from rag.citations import abstention, passage_match, short_reply, verify_citations
 from rag.config import Settings
-from rag.extractive import ExtractiveAnswerer, cosine_similarity
-from rag.prompts import answer_messages, condense_messages
+from rag.errors import one_line
+from rag.extractive import (
+    ANSWER_WORDS,
+    SUPPORT_MIN_WORDS,
+    ExtractiveAnswerer,
+    cosine_similarity,
+    excerpt,
+    support,
+)
+from rag.prompts import answer_messages, condense_messages, short_messages
 from rag.reader import reader_for
 from rag.retrieval import Retriever, check_query
 from rag.router import Router
 from rag.scoring import idf_from_counts
-from rag.shapes import answer_shaped
+from rag.shapes import answer_shaped, shape_of
 from rag.spans import typed_spans
-from rag.text import canonical
-from rag.types import Answer, Filters, Hit
+from rag.text import canonical, split_sentences
+from rag.types import Answer, Citation, Filters, Hit
 
 log = logging.getLogger(__name__)
 
@@ -41,10 +52,30 @@ LLM_UNREACHABLE = "Không kết nối được mô hình ngôn ngữ; đây là 
 LLM_INCOMPLETE = (
     "Mô hình ngôn ngữ trả lời dở dang hoặc quá RAG_LLM_TIMEOUT; đây là câu trả lời trích xuất."
 )
+LLM_PENDING = "Mô hình ngôn ngữ đang trả lời; trong khi chờ, đây là câu trả lời trích xuất."
+LLM_NOT_IN_PASSAGE = (
+    "Câu trả lời của mô hình ngôn ngữ không có trong đoạn nó trích dẫn; "
+    "đây là câu trả lời trích xuất."
+)
+LLM_NOT_FOUND = (
+    "Mô hình ngôn ngữ không tìm thấy câu trả lời trong các đoạn; đây là câu trả lời trích xuất."
+)
+# Passages the LLM reads: the top three held the gold paragraph for 0.995 of the XQuAD-vi
+# held-out questions (five: 0.996, docs/evaluation.md), and on two CPU threads a small model
+# reads a passage in several seconds.
+LLM_PASSAGES = 3
 
 
 class IncompleteReply(Exception):
     """The LLM's stream stopped before its end or ran past RAG_LLM_TIMEOUT as a whole."""
+
+
+class Unchecked(Exception):
+    """The LLM's short answer is not where it says: the notice says what went wrong."""
+
+    def __init__(self, notice: str, reason: str):
+        super().__init__(reason)
+        self.notice = notice
 
 
 @dataclass(frozen=True)
@@ -52,6 +83,14 @@ class Delta:
     """A piece of answer text as it is produced."""
 
     text: str
+
+
+@dataclass(frozen=True)
+class Draft:
+    """The extractive answer, shown while the LLM answers; the final `Answer` replaces it.
+    Its `notice` says that the LLM's answer is still coming."""
+
+    answer: Answer
 
 
 @dataclass(frozen=True)
@@ -213,6 +252,37 @@ def _previous_person(prev_q: str, prev_a: str) -> str | None:
     return None
 
 
+def _copied(question: str, hit: Hit, found: tuple[int, int]) -> Answer:
+    """An LLM's short answer found at `found` in `hit`'s passage, shown as the extractive
+    answer shows its own: the passage's words in bold first, then the clause around them."""
+    chunk = hit.chunk
+    s, e = next(
+        ((s, e) for s, e in split_sentences(chunk.text) if s <= found[0] < e),
+        (0, len(chunk.text)),
+    )
+    text = chunk.text[s:e]
+    a, b = found[0] - s, min(found[1], e) - s
+    short = text[a:b]
+    limit = max(SUPPORT_MIN_WORDS, ANSWER_WORDS - len(short.split()))
+    shown = excerpt(text, *support(text, (a, b), limit))
+    if len(shown.split()) - len(short.split()) >= 3:
+        body = f"{one_line(short)} [1] — {shown}"
+    else:
+        body = f"{shown} [1]"
+    span = (chunk.start + s + a, chunk.start + s + b)
+    citation = Citation.of(chunk, 1, chunk.start + s, chunk.start + e, True, span)
+    return Answer(
+        text=body,
+        citations=(citation,),
+        abstained=False,
+        mode="llm",
+        question=question,
+        standalone_question=question,
+        span=short,
+        short_answer=short,
+    )
+
+
 # ---------------------------------------------------------------------------------------------
 
 
@@ -257,8 +327,9 @@ class Chain:
         k: int | None = None,
         mode: str | None = None,
         filters: Filters | None = None,
-    ) -> Iterator[Delta | Reset | Answer]:
-        """Text deltas as the answer is produced, then the verified `Answer`."""
+    ) -> Iterator[Delta | Draft | Reset | Answer]:
+        """Text deltas as the answer is produced, then the verified `Answer`. With an LLM, the
+        extractive answer first comes as a `Draft`; `timings_ms["first_shown"]` says when."""
         t0 = time.perf_counter()
         question = check_query(question)
         # Small talk, the collection, summaries, comparisons, other languages (rag.router).
@@ -284,39 +355,85 @@ class Chain:
             }
         )
         t1 = time.perf_counter()
-        notice = None
-        answer = None
-        if self.llm is not None:
-            streamed: list[str] = []
-            try:
-                for text in self._llm_reply(answer_messages(standalone, hits)):
-                    streamed.append(text)
-                    yield Delta(text)
-                reply = "".join(streamed)
-                if not reply.strip():
-                    raise ValueError("empty reply")
-                answer = verify_citations(reply, hits, self._idf(), standalone)
-            except Exception as exc:  # any LLM failure falls back to the extractive answer
-                log.warning("LLM (%s): %s", self.settings.llm_endpoint, self._error_line(exc))
-                notice = LLM_INCOMPLETE if isinstance(exc, IncompleteReply) else LLM_UNREACHABLE
-                if streamed:
-                    yield Reset(notice)
-        if answer is None:
+        if self.llm is None or not hits:
             answer = self._extractive(standalone, hits)
             for piece in re.findall(r"\S+\s*", answer.text):
                 yield Delta(piece)
+            shown = time.perf_counter()
+        else:
+            draft = self._extractive(standalone, hits)
+            shown = time.perf_counter()
+            yield Draft(replace(draft, question=question, notice=LLM_PENDING))
+            answer = yield from self._llm_answer(standalone, hits[:LLM_PASSAGES], draft)
         t2 = time.perf_counter()
         yield replace(
             answer,
             question=question,
             standalone_question=standalone,
-            notice=notice,
             hits=tuple(hits),
             timings_ms={
                 "retrieve": (t1 - t0) * 1000,
                 "answer": (t2 - t1) * 1000,
                 "total": (t2 - t0) * 1000,
+                "first_shown": (shown - t0) * 1000,
             },
+        )
+
+    def _llm_answer(
+        self, question: str, hits: list[Hit], draft: Answer
+    ) -> Generator[Delta | Reset, None, Answer]:
+        """The LLM's checked answer, or `draft` with a notice saying why not (returned). A
+        factoid's short answer is not streamed: it is one phrase, shown only once checked. A
+        longer answer streams; a Reset abandons it when it fails."""
+        streamed: list[str] = []
+        try:
+            if shape_of(question) is None:
+                return self._short_answer(question, hits)
+            for text in self._llm_reply(answer_messages(question, hits)):
+                streamed.append(text)
+                yield Delta(text)
+            reply = "".join(streamed)
+            if not reply.strip():
+                raise ValueError("empty reply")
+            return verify_citations(reply, hits, self._idf(), question)
+        except Exception as exc:  # any LLM failure falls back to the extractive answer
+            log.warning("LLM (%s): %s", self.settings.llm_endpoint, self._error_line(exc))
+            if isinstance(exc, Unchecked):
+                notice = exc.notice
+            elif isinstance(exc, IncompleteReply):
+                notice = LLM_INCOMPLETE
+            else:
+                notice = LLM_UNREACHABLE
+            if streamed:
+                yield Reset(notice)
+            if notice == LLM_NOT_FOUND and draft.abstained:
+                return draft  # both found nothing: the abstention needs no notice
+            return replace(draft, notice=notice)
+
+    def _short_answer(self, question: str, hits: list[Hit]) -> Answer:
+        """The one phrase the short prompt asks for, accepted only where its cited passage says
+        it: the passage's own words, cited, with the clause around them as the extractive
+        answer shows one. Raises Unchecked otherwise."""
+        pieces: list[str] = []
+        for text in self._llm_reply(short_messages(question, hits)):
+            pieces.append(text)
+            if "\n" in "".join(pieces).strip():
+                break  # the first line is the answer; a small model may go on and on
+        reply = short_reply("".join(pieces))
+        if reply is None:
+            raise ValueError("empty reply")
+        if reply.abstained:
+            raise Unchecked(LLM_NOT_FOUND, "the model found no answer")
+        for n in reply.markers:
+            if not 1 <= n <= len(hits):
+                continue
+            found = passage_match(reply.phrase, hits[n - 1].chunk.text)
+            if found is not None:
+                return _copied(question, hits[n - 1], found)
+        given = ", ".join(f"[{n}]" for n in reply.markers) or "không có"
+        raise Unchecked(
+            LLM_NOT_IN_PASSAGE,
+            f"{one_line(reply.phrase)[:80]!r} không có trong đoạn trích dẫn ({given})",
         )
 
     def _llm_reply(self, messages) -> Iterator[str]:
@@ -394,4 +511,4 @@ class Chain:
         return cosine_similarity(loaded.embedder, self._sentence_vectors)
 
 
-__all__ = ["Chain", "Delta", "Reset", "make_llm", "redact", "rewrite_follow_up"]
+__all__ = ["Chain", "Delta", "Draft", "Reset", "make_llm", "redact", "rewrite_follow_up"]

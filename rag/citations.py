@@ -1,9 +1,11 @@
 """Citation checking of answers written by an LLM, and the abstention every answerer gives.
 
-In: an LLM reply with [n] markers and the retrieved `Hit`s. Out: an `Answer` whose markers point
-to retrieved passages only (renumbered in order of appearance), each cited passage with the
-sentence that best supports the claims citing it, every sentence no cited passage supports
-flagged with UNSUPPORTED_MARK and listed, and `short_answer` from the reply's bold first line.
+In: an LLM reply with [n] markers and the retrieved `Hit`s. Out: for a longer reply, an `Answer`
+whose markers point to retrieved passages only (renumbered in order of appearance), each cited
+passage with the sentence that best supports the claims citing it, every sentence no cited
+passage supports flagged with UNSUPPORTED_MARK and listed, and `short_answer` from the reply's
+bold first line; for a short reply, the copied phrase and where its cited passage says it
+(`short_reply`, `passage_match`: case, spacing and tone-mark placement aside), or nothing.
 Never rewrites quoted text: quotes and passages are slices of the original article.
 """
 
@@ -14,7 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from rag.scoring import Overlap, flat_idf
-from rag.text import canonical, split_sentences
+from rag.text import canonical, nfc, normalize_tones, split_sentences
 from rag.types import Answer, Citation, Hit
 
 ABSTAIN_TEXT = "Không tìm thấy thông tin này trong tài liệu."
@@ -160,3 +162,75 @@ def short_answer_of(text: str) -> str | None:
     if not m or _BULLET.match(first) or UNSUPPORTED_MARK.strip() in first:
         return None
     return _MARKER.sub("", m.group(1) or m.group(2)).strip(" .,;:") or None
+
+
+# Around a copied phrase: what a model adds but the passage may not have at that place.
+_EDGES = " \t\n.,;:!?…\"'“”‘’«»()[]*_-–—"
+_CLUSTER = re.compile(r".[\u0300-\u036f]*", re.S)  # a character and its combining marks
+
+
+@dataclass(frozen=True)
+class ShortReply:
+    """The first line of a reply asked for one copied phrase: the phrase and its markers."""
+
+    phrase: str
+    markers: tuple[int, ...]
+    abstained: bool = False
+
+
+def short_reply(reply: str) -> ShortReply | None:
+    """The phrase of the reply's first non-empty line (its bold part when it has one) without
+    markers, and the [n] markers on that line; None for an empty reply. A reply saying
+    ABSTAIN_TEXT is an abstention."""
+    if canonical(ABSTAIN_TEXT).rstrip(".") in canonical(reply):
+        return ShortReply("", (), abstained=True)
+    line = next((x for x in reply.splitlines() if x.strip()), "")
+    if not line:
+        return None
+    markers = tuple(int(n) for n in re.findall(r"\[(\d+)\]", line))
+    m = _BOLD.search(line)
+    phrase = (m.group(1) or m.group(2)) if m else line
+    return ShortReply(_MARKER.sub("", phrase).strip(_EDGES), markers)
+
+
+def _comparable(text: str) -> tuple[str, list[tuple[int, int]]]:
+    """`text` in the form compared (NFC, canonical tone placement, lowercase, each run of
+    spaces one space) and, for each of its characters, the original characters it stands for."""
+    chars: list[str] = []
+    spans: list[tuple[int, int]] = []
+    for m in _CLUSTER.finditer(text):
+        for c in nfc(m.group()):
+            chars.append(c)
+            spans.append(m.span())
+    toned = normalize_tones("".join(chars))  # same length as its NFC input
+    out: list[str] = []
+    where: list[tuple[int, int]] = []
+    for c, span in zip(toned, spans, strict=True):
+        lower = c.lower()
+        c = lower if len(lower) == 1 else c
+        if c.isspace():
+            if out and out[-1] == " ":
+                where[-1] = (where[-1][0], span[1])
+                continue
+            c = " "
+        out.append(c)
+        where.append(span)
+    return "".join(out), where
+
+
+def passage_match(phrase: str, passage: str) -> tuple[int, int] | None:
+    """Offsets in `passage` of its first occurrence of `phrase` as whole words, compared
+    without regard to case, spacing or where the tone mark sits (hoà = hòa); None if absent."""
+    wanted, _ = _comparable(phrase.strip(_EDGES))
+    if not wanted.strip():
+        return None
+    text, where = _comparable(passage)
+    at = text.find(wanted)
+    while at >= 0:
+        end = at + len(wanted)
+        if (at == 0 or not text[at - 1].isalnum()) and (
+            end == len(text) or not text[end].isalnum()
+        ):
+            return where[at][0], where[end - 1][1]
+        at = text.find(wanted, at + 1)
+    return None

@@ -16,7 +16,7 @@ import pytest
 
 from app import SESSION_COOKIE, ChatPage, create_app, create_server
 from rag import ui
-from rag.assistant import Assistant, Delta, Reset
+from rag.assistant import Assistant, Delta, Draft, Reset
 from rag.config import Settings
 from rag.errors import QueryError
 from rag.feedback import record_vote
@@ -545,6 +545,20 @@ def test_respond_after_an_llm_failure_shows_the_notice_and_the_extractive_answer
         ("", f'<span class="muted">{notice}</span>'),
         (f"{ANSWER_MARKDOWN}<br><em>{notice}</em>", ""),
     ]
+
+
+def test_respond_shows_the_extractive_draft_at_once_and_replaces_it_with_the_llm_answer(
+    page, monkeypatch
+):
+    pending = "Mô hình ngôn ngữ đang trả lời; trong khi chờ, đây là câu trả lời trích xuất."
+    events = [Draft(answer(notice=pending)), answer(mode="llm")]
+    script(page, monkeypatch, *events, llm=object())
+    updates = ask(page, QUESTION)
+    assert [u[0][1]["content"] for u in updates] == [
+        f"{ANSWER_MARKDOWN}<br><em>{pending}</em>",
+        ANSWER_MARKDOWN,
+    ]
+    assert isinstance(updates[0][2], type(gr.skip())) and updates[-1][2] == SOURCES_HTML
 
 
 def test_respond_over_the_real_index_links_citations_and_fills_sources(page):
