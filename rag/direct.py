@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -352,16 +352,28 @@ def default_model() -> SpanModel:
     return SpanModel.load()
 
 
+# Spans tried, most probable first, for one of the asked type.
+TYPED_TRIES = 30
+
+
 def best_span(
     question: str,
     sentence: str,
     typed: Sequence[tuple[int, int]] = (),
     model: SpanModel | None = None,
+    allowed: Callable[[str], bool] | None = None,
 ) -> tuple[int, int, float] | None:
-    """The most probable answering span of `sentence` (offsets in it) and its probability."""
+    """The most probable answering span of `sentence` (offsets in it) and its probability;
+    with `allowed`, the most probable of the TYPED_TRIES best that `allowed` accepts (None when
+    it accepts none: a span of another type is never the answer)."""
     model = model or default_model()
     found = spans(Asked.of(question), sentence, typed)
-    if not found:
-        return None
-    best = max(found, key=lambda s: (model(s.features), -(s.end - s.start)))
-    return best.start, best.end, model(best.features)
+    ranked = sorted(
+        ((model(s.features), -(s.end - s.start), -k, s) for k, s in enumerate(found)),
+        key=lambda r: r[:3],
+        reverse=True,
+    )
+    for probability, _, _, best in ranked[: TYPED_TRIES if allowed else 1]:
+        if allowed is None or allowed(sentence[best.start : best.end]):
+            return best.start, best.end, probability
+    return None

@@ -16,11 +16,20 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 
+from rag.answertype import NONE, PERSON, STRONG, agreement, expected_type
 from rag.citations import abstention
 from rag.dates import display_date
 from rag.direct import SpanModel, best_span, tagged
 from rag.errors import one_line
-from rag.question import asked_role, asked_unit, numbers_agree, question_kind, role_matches, terms
+from rag.question import (
+    asked_role,
+    asked_unit,
+    numbers_agree,
+    question_kind,
+    role_matches,
+    terms,
+    unit_head,
+)
 from rag.reader import Reader, whole_words
 from rag.scoring import Overlap, flat_idf, jaccard
 from rag.sentences import Sentence, candidate_sentences
@@ -119,9 +128,15 @@ class ExtractiveAnswerer:
             return abstention(question)
         overlap = Overlap(question, self.idf)
         kind = question_kind(question)
+        expected = expected_type(question)
+
+        def typed(text: str) -> bool:  # a span of another type is never the answer
+            return agreement(expected, text) != NONE
+
         coverage = [overlap(s.text) for s in sentences]
         dense = self.similarity(question, [s.text for s in sentences]) if self.similarity else None
         units = asked_unit(question) if kind == "number" else []
+        head = unit_head(question) if units else 1
         role = asked_role(question) if kind == "person" else None
         scored = []
         for i, s in enumerate(sentences):
@@ -129,7 +144,7 @@ class ExtractiveAnswerer:
             if role and not role_matches(role, s.text):
                 spans = []  # a name, but not of the one who holds the title asked about
             if units:  # "bao nhiêu đại biểu": a number of something else does not answer it
-                spans = [sp for sp in spans if unit_fit(s.text, sp, units)]
+                spans = [sp for sp in spans if unit_fit(s.text, sp, units, head)]
             score = coverage[i] + (0.15 if spans else 0.0) + self.rank_weight / s.rank
             if dense is not None:
                 score += 0.3 * dense[i]
@@ -157,18 +172,20 @@ class ExtractiveAnswerer:
         read = None
         if self.reader is not None and kind not in ("number", "date"):
             chunks = reading([sentences[i] for _, _, i, _ in chosen])
-            read = self._read(question, sentences, scored, chunks, role)
+            names = kind == "person" and any(item[3] for item in chosen)
+            read = self._read(question, sentences, scored, chunks, role, expected, names)
         if read is not None:
             sentence, found = read
         else:
             sentence = sentences[best[2]]
-            found = best_span(question, sentence.text, best[3], self.span_model)
+            found = best_span(question, sentence.text, best[3], self.span_model, typed)
             if found is None or found[2] < self.span_floor:
                 picked = [(sentences[i], sp) for _, _, i, sp in chosen]
                 return self._sentences(question, picked, kind)
-        others = self._other_documents(question, sentences, ranked, best, kind, role)
+        others = self._other_documents(question, sentences, ranked, best, kind, role, typed)
         if others:
-            return _several(question, [(sentences[best[2]], best[3]), *others], self.span_model)
+            picked = [(sentences[best[2]], best[3]), *others]
+            return _several(question, picked, self.span_model, typed)
         return self._compose(question, sentence, found)
 
     def _read(
@@ -178,6 +195,8 @@ class ExtractiveAnswerer:
         scored: list[tuple],
         chunks: list[Chunk],
         role: str | None,
+        expected: str,
+        names: bool,
     ) -> tuple[Sentence, tuple[int, int, float]] | None:
         """The reader's best span in `chunks`, each read whole: (its sentence, the span's
         offsets in it, its probability). Where the span rules found the asked-for name or place
@@ -186,10 +205,15 @@ class ExtractiveAnswerer:
         words and proper-noun runs (on two held-out quarters of the XQuAD-vi tune half, short F1
         0.455, against 0.424 when the reader read only the sentences where the rules found a
         name, and 0.420 when it read only the picked sentences). None (the rules answer) when the
-        span overlaps no holder of the title asked about, or is not probable enough."""
+        span overlaps no holder of the title asked about, or is not probable enough. Spans of
+        another type than the question asks (rag.answertype) are passed over for the reader's
+        next best; a span only compatible with a "who" question (an organ, a title) gives way
+        to a name the rules found in its sentence."""
         asked = set(terms(question, folded=True))
         reads = self.reader.read(
-            question, [c.text for c in chunks], avoid=lambda text: echoes(asked, text)
+            question,
+            [c.text for c in chunks],
+            avoid=lambda text: echoes(asked, text) or agreement(expected, text) == NONE,
         )
         options = [(r, c) for r, c in zip(reads, chunks, strict=True) if r is not None]
         if not options:
@@ -211,16 +235,21 @@ class ExtractiveAnswerer:
             else:
                 # underthesea's words may carry a mark ("2023."): none at the edges.
                 a, b = whole_words(s.text, *whole_terms(s.text, a, b))
+                level = agreement(expected, s.text[a:b])
+                if level == NONE or (level != STRONG and expected == PERSON and names):
+                    # Widened into another type, or only an organ or a title for "who" while
+                    # the rules found a name in the picked sentences: the rules answer.
+                    return None
             return s, (a, b, read.probability)
         return None
 
-    def _other_documents(self, question, sentences, ranked, best, kind, role) -> list:
+    def _other_documents(self, question, sentences, ranked, best, kind, role, allowed) -> list:
         """Candidates of other articles (another title) scoring within CLOSE of the best one
         whose direct answer differs from its: the documents disagree, or each speaks of its
         own office, place or year, and picking one would hide the others."""
         first = sentences[best[2]]
         typed = kind in ("number", "date") or role
-        found = best_span(question, first.text, best[3], self.span_model)
+        found = best_span(question, first.text, best[3], self.span_model, allowed)
         if found is None:
             return []
         answers = {_key(first.text[found[0] : found[1]])}
@@ -237,7 +266,7 @@ class ExtractiveAnswerer:
             ):
                 continue
             titles.add(s.chunk.title)
-            other = best_span(question, s.text, spans, self.span_model)
+            other = best_span(question, s.text, spans, self.span_model, allowed)
             if other is not None and _key(s.text[other[0] : other[1]]) not in answers:
                 answers.add(_key(s.text[other[0] : other[1]]))
                 out.append((s, spans))
@@ -368,11 +397,12 @@ def _source(chunk) -> str:
     return f"«{one_line(chunk.title)}»" + (f" ({meta})" if meta else "")
 
 
-def _several(question: str, picked: list, model: SpanModel | None) -> Answer:
-    """One line per document: its direct answer, cited, and where it comes from."""
+def _several(question: str, picked: list, model: SpanModel | None, allowed) -> Answer:
+    """One line per document: its direct answer, cited, and where it comes from (each line's
+    answer was found of the asked type by `_other_documents`)."""
     lines, citations, shorts = [SEVERAL_HEAD], [], []
     for n, (sentence, typed) in enumerate(picked, 1):
-        a, b, _ = best_span(question, sentence.text, typed, model)
+        a, b, _ = best_span(question, sentence.text, typed, model, allowed)
         short = sentence.text[a:b]
         shorts.append(short)
         lines.append(f"- {one_line(short)} [{n}] — {_source(sentence.chunk)}")

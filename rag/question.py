@@ -78,6 +78,21 @@ def asked_unit(question: str) -> list[str]:
     return m.group(1).split()
 
 
+def unit_head(question: str) -> int:
+    """Syllables of the first word of what a count asks about, by underthesea's word
+    segmentation: 2 for "bao nhiêu đảng viên" (one word), 1 for "bao nhiêu người tham dự".
+    A question typed without diacritics segments poorly: 1."""
+    if not has_diacritics(question) or not asked_unit(question):
+        return 1
+    from underthesea import word_tokenize
+
+    words = [w.lower() for w in word_tokenize(canonical(question))]
+    at = next((i for i, w in enumerate(words) if w in ("bao nhiêu", "mấy")), None)
+    if at is None or at + 1 >= len(words):
+        return 1
+    return len(words[at + 1].split())
+
+
 _GRAINS = (
     (re.compile(r"\bngày (nào|bao nhiêu)\b"), re.compile(r"\d{1,2}[/-]\d{1,2}|ngày\s+\d")),
     (re.compile(r"\bnăm (nào|bao nhiêu)\b"), re.compile(r"(?:1[5-9]|20)\d{2}")),

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from rag.question import asked_unit, date_grain, terms
+from rag.question import asked_unit, date_grain, terms, unit_head
 from rag.scoring import flat_idf
 from rag.text import canonical, fold
 
@@ -103,6 +103,51 @@ _PLACES = frozenset(
 _PLACE_BEFORE = re.compile(r"(?:TP\.?|Tp\.?|tỉnh|thành phố|huyện|quận|xã|tại|ở)\s*$", re.I)
 
 
+def number_spans(sentence: str) -> list[tuple[int, int]]:
+    """Numbers of the sentence, with their multiplier or percent sign ("50 nghìn", "13,5%"). A
+    bare year ("2021 - 2025") answers "năm nào", not "bao nhiêu"."""
+    return [m.span() for m in _NUMBER.finditer(sentence) if not _YEAR.fullmatch(m.group())]
+
+
+def date_spans(sentence: str) -> list[tuple[int, int]]:
+    """Dates of the sentence, not inside a term of office ("nhiệm kỳ 2020 - 2025")."""
+    ranges = [m.span() for m in _YEAR_RANGE.finditer(sentence)]
+    return [
+        m.span()
+        for m in _DATE.finditer(sentence)
+        if not any(a <= m.start() and m.end() <= b for a, b in ranges)
+    ]
+
+
+def person_spans(sentence: str) -> list[tuple[int, int]]:
+    """People's names of the sentence: runs of capitalised words without the titles before
+    them, starting at a surname when one is there ("Bí thư … Lê Minh Đức" gives "Lê Minh Đức"),
+    holding no word of an organ and not a place."""
+    found = []
+    for m in _NAME.finditer(sentence):
+        words = m.group().split()
+        # Trim leading titles ("Bí thư Đảng uỷ ... Lê Minh Đức" gives "Lê Minh Đức").
+        while words and canonical(words[0]) in _TITLE_WORDS:
+            words = words[1:]
+        # "TP Hà Nội Lê Minh Đức": a name starts at its surname.
+        starts = [i for i, w in enumerate(words[:-1]) if canonical(w) in _SURNAMES]
+        if starts:
+            first = starts[-1]
+            while first - 1 in starts:  # "Bùi Võ Quảng": Võ is a surname, so is Bùi
+                first -= 1
+            words = words[first:]
+        name = " ".join(words)
+        start = m.end() - len(name)
+        if (
+            len(words) >= 2
+            and not any(canonical(w) in _NOT_NAME for w in words)
+            and canonical(name) not in _PLACES
+            and not _PLACE_BEFORE.search(sentence[max(0, start - 12) : start])
+        ):
+            found.append((start, m.end()))
+    return found
+
+
 def typed_spans(
     kind: str, sentence: str, question: str, idf: Callable[[str], float] | None = None
 ) -> list[tuple[int, int]]:
@@ -110,41 +155,14 @@ def typed_spans(
     q_folded = fold(question).lower()
     found: list[tuple[int, int]] = []
     if kind == "number":
-        # A bare year ("2021 - 2025") answers "năm nào", not "bao nhiêu".
-        found = [m.span() for m in _NUMBER.finditer(sentence) if not _YEAR.fullmatch(m.group())]
+        found = number_spans(sentence)
     elif kind == "date":
-        # A term of office ("nhiệm kỳ 2020 - 2025") is not the date of an event.
-        ranges = [m.span() for m in _YEAR_RANGE.finditer(sentence)]
-        found = [
-            m.span()
-            for m in _DATE.finditer(sentence)
-            if not any(a <= m.start() and m.end() <= b for a, b in ranges)
-        ]
+        found = date_spans(sentence)
         # "… xảy ra khi nào?" is answered by a time or by a condition: "khi <clause>".
         if _WHEN.search(fold(question).lower()) and date_grain(question) is None:
             found += [m.span() for m in _CONDITION.finditer(sentence)]
     elif kind == "person":
-        for m in _NAME.finditer(sentence):
-            words = m.group().split()
-            # Trim leading titles ("Bí thư Đảng uỷ ... Lê Minh Đức" gives "Lê Minh Đức").
-            while words and canonical(words[0]) in _TITLE_WORDS:
-                words = words[1:]
-            # "TP Hà Nội Lê Minh Đức": a name starts at its surname.
-            starts = [i for i, w in enumerate(words[:-1]) if canonical(w) in _SURNAMES]
-            if starts:
-                first = starts[-1]
-                while first - 1 in starts:  # "Bùi Võ Quảng": Võ is a surname, so is Bùi
-                    first -= 1
-                words = words[first:]
-            name = " ".join(words)
-            start = m.end() - len(name)
-            if (
-                len(words) >= 2
-                and not any(canonical(w) in _NOT_NAME for w in words)
-                and canonical(name) not in _PLACES
-                and not _PLACE_BEFORE.search(sentence[max(0, start - 12) : start])
-            ):
-                found.append((start, m.end()))
+        found = person_spans(sentence)
     elif kind == "place":
         found = [m.span(1) for m in _PLACE.finditer(sentence)]
     # Whole words only: "ba" (three) is not said by a question asking "bao nhiêu".
@@ -181,6 +199,7 @@ def rank_spans(
     ]
     breaks = [0] + [m.end() for m in _CLAUSE_BREAK.finditer(sentence)] + [len(sentence) + 1]
     units = asked_unit(question) if kind == "number" else []
+    head = unit_head(question) if units else 1
 
     def clause_score(span: tuple[int, int]) -> float:
         start = max(b for b in breaks if b <= span[0])
@@ -192,7 +211,7 @@ def rank_spans(
 
     def key(span: tuple[int, int]) -> tuple[int, float, int]:
         if kind == "number":
-            fit = unit_fit(sentence, span, units) if units else 0
+            fit = unit_fit(sentence, span, units, head) if units else 0
         else:  # "ngày nào" wants a day, "năm nào" a year
             fit = int(grain is not None and grain.search(sentence[span[0] : span[1]]) is not None)
         distance = min((abs(a - span[0]) for a in anchors), default=0)
@@ -201,11 +220,12 @@ def rank_spans(
     return sorted(spans, key=key)
 
 
-def unit_fit(sentence: str, span: tuple[int, int], unit: list[str]) -> int:
+def unit_fit(sentence: str, span: tuple[int, int], unit: list[str], head: int = 1) -> int:
     """How well the number at `span` counts what the question asks about: 2 when both words of
     the unit follow it ('594 chi bộ') or a unit of the money or time asked for does ('5 triệu
     đô la' for 'bao nhiêu tiền'), 1 for the first word only or the unit a few words before it
-    ('ở tuổi 39'), 0 for none."""
+    ('ở tuổi 39'), 0 for none. `head`: the syllables of the unit's first word (rag.question.
+    unit_head), all of which must follow the number."""
     if unit[:2] == ["phan", "tram"]:
         return 2 if sentence[span[0] : span[1]].rstrip().endswith("%") else 0
     after = re.findall(r"\w+", fold(canonical(sentence[span[1] : span[1] + 40])))
@@ -216,8 +236,17 @@ def unit_fit(sentence: str, span: tuple[int, int], unit: list[str]) -> int:
     kind = _UNIT_KINDS.get(" ".join(unit[:2])) or _UNIT_KINDS.get(unit[0])
     if kind and after[:1] and after[0].lower() in kind:
         return 2
+    if head > 1 and after[:head] != unit[:head] and not _near(unit[:head], before):
+        # "bao nhiêu đảng viên" is not answered by "159 đảng bộ": a compound unit whose first
+        # syllable alone follows the number names something else.
+        return 0
     # "giải Grammy sáu lần": the unit may stand a few words before the number.
     return 1 if after[:1] == unit[:1] or unit[0] in before[-3:] else 0
+
+
+def _near(unit: list[str], before: list[str]) -> bool:
+    """The unit written just before the number ("số đảng viên là 58")."""
+    return " ".join(unit) in " ".join(before[-5:])
 
 
 # Words that ask for an amount of money or of time (folded), and the units that give one.
