@@ -21,6 +21,8 @@ from uuid import uuid4
 import gradio as gr
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
+from gradio.utils import get_upload_folder
+from gradio_client.utils import traverse
 
 from rag import ui
 from rag.assistant import Assistant, Delta, Draft, Reset
@@ -30,6 +32,7 @@ from rag.feedback import MAX_FEEDBACK_BYTES, record_vote
 from rag.reader import reader_for
 from rag.sessions import SESSION_COOKIE, Sessions
 from rag.ui.assets import CSS, SOURCES_JS
+from rag.uploads import NOT_RECEIVED, received_file
 
 log = logging.getLogger(__name__)
 
@@ -43,10 +46,13 @@ class ChatPage:
         *,
         max_upload_bytes: int = ui.MAX_UPLOAD_BYTES,
         max_feedback_bytes: int = MAX_FEEDBACK_BYTES,
+        upload_dir: Path | str | None = None,
     ) -> None:
         self.assistant = assistant
         self.settings = assistant.settings
         self.max_upload_bytes = max_upload_bytes
+        # Where Gradio writes the files it receives; an upload is read only from there.
+        self.upload_dir = Path(upload_dir or get_upload_folder())
         self.max_feedback_bytes = max_feedback_bytes
         self.feedback_path = Path(self.settings.data_dir) / "feedback.jsonl"
         self._feedback_lock = threading.Lock()
@@ -172,6 +178,7 @@ class ChatPage:
             [(p.name, p) for p in paths],
             max_bytes=self.max_upload_bytes,
             progress=report_progress,
+            received_in=self.upload_dir,
         )
         return (ui.upload_results_html(outcomes), self.status(), *self.library())
 
@@ -202,6 +209,36 @@ def _notice(message: str, *, error: bool = True) -> str:
 CONCURRENT_CHATS = 8
 
 
+class Page(gr.Blocks):
+    """`gr.Blocks` that takes a file in an event's input only when Gradio received it: a
+    regular file in its upload folder, reached without a link. A client names an uploaded file
+    by path, and Gradio would otherwise copy whatever path (or URL) it is given into its cache
+    before the handler runs: its own check is off in an app mounted on FastAPI, and never
+    covers URLs. Every event of the page goes through here, whichever component carries the
+    file (the upload box, a message in the chat history)."""
+
+    async def preprocess_data(self, block_fn, inputs, state, explicit_call=False):
+        if not explicit_call:  # a call from Python code, not from a client
+            for value in inputs:
+                traverse(value, _received, _names_a_file)
+        return await super().preprocess_data(block_fn, inputs, state, explicit_call)
+
+
+def _names_a_file(value) -> bool:
+    return isinstance(value, dict) and isinstance(value.get("path"), str)
+
+
+def _received(file: dict) -> dict:
+    try:
+        received_file(file["path"], get_upload_folder())
+    except ui.UploadError:
+        log.warning("Từ chối một tệp không do trang nhận: %r", file["path"][:200])
+        raise gr.Error(
+            f"Tệp bị từ chối: {NOT_RECEIVED}.", title="Lỗi", print_exception=False
+        ) from None
+    return file
+
+
 def create_app(
     assistant: Assistant,
     *,
@@ -225,7 +262,7 @@ def create_app(
     # the question before the handler runs, so a refused question or filter leaves the chat
     # untouched only through its validator, whose message is not the notice line that offers
     # "Bỏ bộ lọc".
-    with gr.Blocks(title="Hỏi đáp tài liệu", analytics_enabled=False) as app:
+    with Page(title="Hỏi đáp tài liệu", analytics_enabled=False) as app:
         gr.Markdown("## Hỏi đáp tài liệu tiếng Việt")
         status = gr.HTML(page.status(), elem_id="status", js_on_load=None)
         timer = gr.Timer(1.0, active=assistant.status().busy)

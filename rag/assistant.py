@@ -35,7 +35,7 @@ from rag.types import (
     IngestReport,
     Status,
 )
-from rag.uploads import BAD_NAME, MAX_UPLOAD_BYTES, check_upload, copy_atomic
+from rag.uploads import BAD_NAME, MAX_UPLOAD_BYTES, check_upload, copy_atomic, received_file
 
 log = logging.getLogger(__name__)
 
@@ -126,15 +126,20 @@ class Assistant(Chain):
         *,
         max_bytes: int = MAX_UPLOAD_BYTES,
         progress: Progress | None = None,
+        received_in: Path | str | None = None,
     ) -> tuple[FileOutcome, ...]:
         """Copy the accepted (name, temporary path) uploads into the corpus folder and index
-        just those; their vectors follow in the background. One outcome per upload, in order."""
+        just those; their vectors follow in the background. One outcome per upload, in order.
+        With `received_in` (the web server's upload folder), a path outside it or a link is
+        refused unread."""
         corpus = Path(self.settings.corpus_dir).resolve()
         corpus.mkdir(parents=True, exist_ok=True)
         outcomes: list[FileOutcome] = []
         accepted: list[tuple[int, Path]] = []
         for name, source in uploads:
             try:
+                if received_in is not None:
+                    source = received_file(source, received_in)
                 safe = check_upload(name, Path(source).stat().st_size, max_bytes)
                 load_document(Path(source), Path(source).parent)  # unreadable ones stay out
             except (UploadError, DocumentError, OSError) as exc:

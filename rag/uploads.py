@@ -1,8 +1,10 @@
 """Files a user hands in (the page's uploads) before they join the corpus folder.
 
-In: a file's name as the browser sent it, its size, its temporary path. Out: the safe name to
-store it under, or an `UploadError` saying why it is refused; an atomic copy into the folder.
-Never reads a file the size limit refuses, and never writes outside the corpus folder.
+In: a file's name as the browser sent it, its size, its temporary path, and the folder the web
+server received uploads into. Out: the safe name to store it under, or an `UploadError` saying
+why it is refused; an atomic copy into the folder.
+Never reads a file the size limit refuses, a path outside the upload folder (whatever a client
+claims it uploaded) or a link, and never writes outside the corpus folder.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import stat
 import tempfile
 import unicodedata
 from pathlib import Path, PurePosixPath, PureWindowsPath
@@ -21,6 +24,7 @@ MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 UPLOAD_SUFFIXES = SUPPORTED_SUFFIXES
 MAX_FILENAME_CHARS = 120
 BAD_NAME = "tên tệp không hợp lệ"
+NOT_RECEIVED = "chỉ nhận tệp tải lên qua trang này; tệp khác trên máy chủ không được đọc"
 
 _UNSAFE_NAME_CHARS = re.compile(r"[^\w .()+,-]")
 
@@ -55,6 +59,32 @@ def check_upload(name: str, size: int, limit: int = MAX_UPLOAD_BYTES) -> str:
     if size == 0:
         raise UploadError("tệp rỗng")
     return safe
+
+
+def received_file(path: str | os.PathLike, folder: str | os.PathLike) -> Path:
+    """`path` when it is a regular file inside `folder` (where the web server writes what it
+    receives), with no link on the way from the folder to it; else UploadError(NOT_RECEIVED).
+    A client names the file it uploaded by path, so the path itself is not to be trusted."""
+    if not isinstance(path, (str, os.PathLike)) or not str(path):
+        raise UploadError(NOT_RECEIVED)
+    root = Path(folder).resolve()
+    given = Path(os.path.abspath(path))
+    # The folder as configured may itself sit behind a link (/tmp -> /private/tmp); below it,
+    # the path as given must already be the resolved one.
+    for base in (Path(os.path.abspath(folder)), root):
+        if given.is_relative_to(base) and given != base:
+            inside = root / given.relative_to(base)
+            break
+    else:
+        raise UploadError(NOT_RECEIVED)
+    try:
+        mode = os.lstat(inside).st_mode
+        resolved = inside.resolve(strict=True)
+    except (OSError, RuntimeError):  # gone, or a loop of links
+        raise UploadError(NOT_RECEIVED) from None
+    if resolved != inside or not stat.S_ISREG(mode):
+        raise UploadError(NOT_RECEIVED)
+    return inside
 
 
 def copy_atomic(source: Path, target: Path) -> None:

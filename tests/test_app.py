@@ -459,7 +459,8 @@ def page(tmp_path, seed_corpus, monkeypatch):
     monkeypatch.setenv("RAG_CORPUS_DIR", str(corpus))
     assistant = Assistant.from_settings(Settings.from_env(dotenv=None))
     assistant.ingest(corpus)
-    return ChatPage(assistant, max_upload_bytes=4096)
+    # The test's folder stands for Gradio's upload folder: the files it uploads are made there.
+    return ChatPage(assistant, max_upload_bytes=4096, upload_dir=tmp_path)
 
 
 def ask(page: ChatPage, question: str, chat=None, turns=None, date_from=""):

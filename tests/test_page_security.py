@@ -1,0 +1,200 @@
+"""The page against a visitor who does not play by the browser's rules (issue 20).
+
+Files: every route that takes a file reads only what Gradio itself received into its upload
+folder, whatever path a client names (served by uvicorn on 127.0.0.1, called over HTTP as a
+client on another machine would: gradio_client would upload a local path itself).
+Login (RAG_AUTH): throttling per client and per account with growing delays and a lockout, the
+same-origin check on the form, idle and absolute session expiry with clean-up, and every route
+behind the login; all with an injected clock, never a sleep.
+The page's API: `/ask` with values of the wrong type gives one Vietnamese line.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from app import ChatPage, create_server
+from rag.assistant import Assistant
+from rag.config import Settings
+from rag.uploads import NOT_RECEIVED
+from tests.conftest import SEED_CORPUS, free_port
+
+SECRET = "Mật khẩu kho bạc của hợp tác xã là ngựa-vằn-42."
+REFUSED = f"Tệp bị từ chối: {NOT_RECEIVED}."
+SEED_FILES = sorted(p.name for p in SEED_CORPUS.iterdir())
+
+
+@pytest.fixture
+def assistant(tmp_path, seed_corpus, monkeypatch) -> Assistant:
+    corpus = tmp_path / "corpus"
+    shutil.copytree(seed_corpus, corpus)
+    monkeypatch.setenv("RAG_CORPUS_DIR", str(corpus))
+    assistant = Assistant.from_settings(Settings.from_env(dotenv=None))
+    assistant.ingest(corpus)
+    return assistant
+
+
+@pytest.fixture
+def secret(tmp_path) -> Path:
+    """A Markdown file on the server, outside the upload folder, that no visitor may read."""
+    path = tmp_path / "mat" / "bi_mat.md"
+    path.parent.mkdir()
+    path.write_text(f"Ghi chú nội bộ\n\n{SECRET}\n", "utf-8")
+    return path
+
+
+@pytest.fixture
+def served(assistant, tmp_path, monkeypatch):
+    """The page as `app.py` serves it (create_server, mounted on FastAPI) on 127.0.0.1, with
+    Gradio's upload folder in the test's own folder: (base URL, upload folder)."""
+    import uvicorn
+
+    uploads = tmp_path / "gradio"
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(uploads))
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_server(assistant), host="127.0.0.1", port=port, log_level="error")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline, "the page did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}", uploads
+    finally:
+        server.should_exit = True
+        thread.join(30)
+
+
+def call(base: str, api: str, data: list) -> tuple[str, object]:
+    """One call of the page's API over HTTP (POST /gradio_api/call/<api>, then its event
+    stream): ('complete', outputs) or ('error', the message)."""
+    with httpx.Client(base_url=f"{base}/gradio_api", timeout=60) as client:
+        event_id = client.post(f"/call/{api}", json={"data": data}).json()["event_id"]
+        stream = client.get(f"/call/{api}/{event_id}").text
+    events = [
+        line.removeprefix("event: ") for line in stream.splitlines() if line.startswith("event:")
+    ]
+    payloads = [
+        line.removeprefix("data: ") for line in stream.splitlines() if line.startswith("data:")
+    ]
+    kind, payload = events[-1], json.loads(payloads[-1])
+    return kind, payload["error"] if kind == "error" else payload
+
+
+def file_data(path: str, name: str = "x.md") -> dict:
+    return {"path": path, "orig_name": name, "meta": {"_type": "gradio.FileData"}}
+
+
+def copies_of_secret(folder: Path) -> list[Path]:
+    """Regular files under `folder` holding the secret (the links a test plants are not copies)."""
+    found = []
+    for path in folder.rglob("*"):
+        if path.is_symlink() or not path.is_file():
+            continue
+        if SECRET in path.read_text("utf-8", "ignore"):
+            found.append(path)
+    return found
+
+
+def assert_secret_nowhere(assistant: Assistant, uploads: Path) -> None:
+    """Nothing copied into the corpus folder or Gradio's upload folder, nothing indexed."""
+    corpus = Path(assistant.settings.corpus_dir)
+    assert sorted(p.name for p in corpus.iterdir()) == SEED_FILES
+    assert len(assistant.documents()) == 5
+    hits = assistant.search("mật khẩu kho bạc ngựa vằn", k=5, mode="lexical")
+    assert hits and all("ngựa-vằn-42" not in h.chunk.text for h in hits)
+    assert copies_of_secret(uploads) == []
+
+
+# ---------------------------------------------------------------------------------------------
+# Files: only what Gradio received
+
+
+@pytest.mark.slow
+def test_upload_route_refuses_a_server_path_outside_the_upload_folder(served, assistant, secret):
+    base, uploads = served
+    kind, message = call(base, "upload", [[file_data(str(secret))]])
+    assert (kind, message) == ("error", REFUSED)
+    assert_secret_nowhere(assistant, uploads)
+
+
+@pytest.mark.slow
+def test_upload_route_refuses_a_link_in_the_upload_folder_to_a_file_outside(
+    served, assistant, secret
+):
+    base, uploads = served
+    link = uploads / "0123abcd" / "bai.md"
+    link.parent.mkdir(parents=True)
+    link.symlink_to(secret)
+    kind, message = call(base, "upload", [[file_data(str(link), "bai.md")]])
+    assert (kind, message) == ("error", REFUSED)
+    # Through a linked folder, too.
+    (uploads / "thu_muc").symlink_to(secret.parent, target_is_directory=True)
+    kind, message = call(base, "upload", [[file_data(str(uploads / "thu_muc" / "bi_mat.md"))]])
+    assert (kind, message) == ("error", REFUSED)
+    assert_secret_nowhere(assistant, uploads)
+
+
+@pytest.mark.slow
+def test_chat_route_refuses_a_server_file_named_in_the_history(served, assistant, secret):
+    base, uploads = served
+    history = [
+        {"role": "user", "content": [{"file": file_data(str(secret)), "type": "file"}]},
+        {"role": "assistant", "content": [{"text": "Vâng.", "type": "text"}]},
+    ]
+    question = "Ai là Trưởng Ban chỉ đạo Chương trình số 06-Ctr/ĐUK?"
+    kind, message = call(base, "ask", [question, history, "hybrid", 5, "", "", ""])
+    assert (kind, message) == ("error", REFUSED)
+    assert_secret_nowhere(assistant, uploads)
+
+
+@pytest.mark.slow
+def test_a_file_really_uploaded_through_the_page_is_indexed(served, assistant, tmp_path):
+    from gradio_client import Client, handle_file
+
+    base, uploads = served
+    upload = tmp_path / "tin.txt"
+    upload.write_text("Tin ngắn\n\nHợp tác xã Bình Minh có 86 lao động.\n", "utf-8")
+    result = Client(f"{base}/", verbose=False).predict(
+        [handle_file(str(upload))], api_name="/upload"
+    )
+    assert result[0] == (
+        '<ul class="uploads"><li class="ok">✓ <code>tin.txt</code>: đã thêm thành tin.txt '
+        "(1 đoạn)</li></ul>"
+    )
+    hits = assistant.search("Hợp tác xã Bình Minh có bao nhiêu lao động", k=1, mode="lexical")
+    assert hits[0].chunk.doc_id == "tin.txt"
+
+
+def test_the_upload_handler_reads_only_files_inside_its_upload_folder(assistant, secret, tmp_path):
+    uploads = tmp_path / "gradio"
+    inside = uploads / "ab12" / "tin.txt"
+    inside.parent.mkdir(parents=True)
+    inside.write_text("Tin ngắn\n\nHợp tác xã Bình Minh có 86 lao động.\n", "utf-8")
+    (uploads / "ab12" / "lien_ket.md").symlink_to(secret)
+    page = ChatPage(assistant, upload_dir=uploads)
+    paths = [
+        str(secret),
+        str(uploads / "ab12" / "lien_ket.md"),
+        str(inside),
+        "http://127.0.0.1:1/x.md",
+    ]
+    result, *_ = page.upload(paths, lambda *a, **k: None)
+    assert result == (
+        f'<ul class="uploads"><li class="failed">✗ <code>bi_mat.md</code>: {NOT_RECEIVED}</li>'
+        f'<li class="failed">✗ <code>lien_ket.md</code>: {NOT_RECEIVED}</li>'
+        '<li class="ok">✓ <code>tin.txt</code>: đã thêm thành tin.txt (1 đoạn)</li>'
+        f'<li class="failed">✗ <code>x.md</code>: {NOT_RECEIVED}</li></ul>'
+    )
+    assert sorted(p.name for p in Path(assistant.settings.corpus_dir).iterdir())[-1] == "tin.txt"
+    assert "bi_mat.md" not in {d.doc_id for d in assistant.documents()}
