@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from embeddings import load_embedder
+from rag.assistant import Assistant
 from rag.config import Settings
 from rag.documents import (
     DocumentError,
@@ -61,6 +62,21 @@ def test_a_50_mb_file_is_refused_before_it_is_read(tmp_path):
     read = bytes_read_by_this_process() - before
     assert str(err.value) == problem == "tệp quá lớn (50.0 MB; tối đa 20 MB)"
     # Reading /proc/self/io itself costs a few hundred bytes; the file would cost 50 MB.
+    assert read < 64 * 1024
+
+
+def test_an_upload_over_the_size_limit_is_refused_before_it_is_read(tmp_path, monkeypatch):
+    received = tmp_path / "gradio-uploads"
+    received.mkdir()
+    big = sparse_file(received / "lon.txt", 50 * 1024 * 1024)
+    monkeypatch.setenv("RAG_CORPUS_DIR", str(tmp_path / "corpus"))
+    assistant = Assistant.from_settings(Settings.from_env(dotenv=None))
+    before = bytes_read_by_this_process()
+    [outcome] = assistant.add_files([("Lớn.txt", big)], received_in=received)
+    read = bytes_read_by_this_process() - before
+    assert (outcome.status, outcome.reason) == ("refused", "tệp quá lớn (50.0 MB; tối đa 20 MB)")
+    assert not any((tmp_path / "corpus").iterdir()) and assistant.documents() == []
+    # The upload would cost 50 MB; the check itself reads /proc/self/io and the index's records.
     assert read < 64 * 1024
 
 
