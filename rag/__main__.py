@@ -60,20 +60,13 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _filters(args):
-    from rag.dates import date_range
     from rag.errors import DateError
-    from rag.types import Filters
+    from rag.filters import Filters
 
     try:
-        date_from, date_to = date_range(args.date_from, args.date_to)
+        return Filters.of(args.date_from, args.date_to, args.outlet, args.doc)
     except DateError as exc:
         raise UsageError(str(exc)) from None
-    return Filters(
-        doc_ids=tuple(args.doc) if args.doc else None,
-        outlet=args.outlet,
-        date_from=date_from,
-        date_to=date_to,
-    )
 
 
 def _print_json(payload) -> None:
