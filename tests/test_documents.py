@@ -14,6 +14,7 @@ from rag.documents import (
     iter_document_paths,
     load_document,
 )
+from rag.sources import doc_id_for
 from tests.conftest import scan_folder
 
 SEED_000 = "000_cc43d066e58669a5.txt"
@@ -448,6 +449,19 @@ def test_paths_of_a_folder_and_of_a_single_file(tmp_path):
     assert iter_document_paths(single) == [single]
     assert load_document(single, single).doc_id == "bai.txt"
     assert ".md" in SUPPORTED_SUFFIXES
+
+
+def test_one_doc_id_rule_for_the_store_the_loader_and_uploads(tmp_path):
+    nested = tmp_path / "tin" / "bài mới.txt"
+    assert doc_id_for(nested, tmp_path) == "tin/bài mới.txt"
+    assert doc_id_for(tmp_path / "tin" / ".." / "bai.txt", tmp_path) == "bai.txt"
+    assert doc_id_for(nested, nested) == "bài mới.txt"  # a single file ingested on its own
+    assert doc_id_for(tmp_path.parent / "khac.txt", tmp_path) == "khac.txt"
+    nested.parent.mkdir()
+    nested.write_text(ARTICLE_002, encoding="utf-8")
+    articles, _ = scan_folder(tmp_path)
+    assert [a.doc_id for a in articles] == [load_document(nested, tmp_path).doc_id]
+    assert articles[0].doc_id == "tin/bài mới.txt"
 
 
 def test_missing_root_is_a_document_error(tmp_path):
