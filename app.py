@@ -460,11 +460,16 @@ def main() -> None:
     except (ConfigError, ValueError) as exc:
         print(f"Lỗi cấu hình: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
-    assistant = Assistant.from_settings(settings)
-    # The reader (torch and ~70 MB of weights) loads while the page starts, not on the first
-    # question.
-    threading.Thread(target=reader_for, args=(settings.reader,), daemon=True).start()
-    server = create_server(assistant, ingest_on_start=True)
+    try:
+        assistant = Assistant.from_settings(settings)
+        # The reader (torch and ~70 MB of weights) loads while the page starts, not on the
+        # first question.
+        threading.Thread(target=reader_for, args=(settings.reader,), daemon=True).start()
+        # Starting the background work opens Chroma: a server that is down is found here.
+        server = create_server(assistant, ingest_on_start=True)
+    except StoreError as exc:  # an unreachable Chroma server, a broken store: one line
+        print(f"Lỗi: {exc}", file=sys.stderr)
+        raise SystemExit(1) from None
     log.info("Trang hỏi đáp: http://%s:%d/", settings.host, settings.port)
     uvicorn.run(server, host=settings.host, port=settings.port, log_level="warning")
 

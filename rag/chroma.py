@@ -18,10 +18,13 @@ import time
 from pathlib import Path
 
 from rag.config import Settings
+from rag.errors import StoreError
 
 
-class ChromaUnavailable(RuntimeError):
-    """Chroma cannot be opened; the message is one line naming where."""
+class ChromaUnavailable(StoreError):
+    """The Chroma server cannot be reached or refuses this client: one line naming its
+    endpoint (never its credentials) and what to check. Nothing local is broken, so the line
+    never advises a rebuild."""
 
 
 _lock = threading.Lock()
@@ -35,29 +38,96 @@ def chroma_folder(settings: Settings) -> Path:
 
 def make_client(settings: Settings, *, create: bool = True):
     """Embedded PersistentClient under data_dir, or an HttpClient when a host is set; None for
-    an embedded folder that does not exist when `create` is off (nothing to read yet)."""
+    an embedded folder that does not exist when `create` is off (nothing to read yet). A
+    server that cannot be reached raises `ChromaUnavailable`; an embedded store's own error
+    is raised as it is, for the caller to call the store broken."""
     import chromadb
     from chromadb.config import Settings as ChromaSettings
 
-    chroma_settings = ChromaSettings(anonymized_telemetry=False)
-    path = chroma_folder(settings)
-    try:
-        if settings.chroma_host:
+    if settings.chroma_host:
+        try:
             return chromadb.HttpClient(
-                host=settings.chroma_host, port=settings.chroma_port, settings=chroma_settings
+                host=settings.chroma_url,
+                ssl=settings.chroma_url.startswith("https:"),
+                settings=ChromaSettings(anonymized_telemetry=False, **_auth(settings)),
             )
-        if not (path / "chroma.sqlite3").is_file():
-            if not create:
-                return None
-            path.mkdir(parents=True, exist_ok=True)
-        # chromadb's shared-system cache is not safe against two threads creating at once.
-        with _lock:
-            return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
-    except Exception as exc:
-        where = f"{settings.chroma_host}:{settings.chroma_port}" if settings.chroma_host else path
-        raise ChromaUnavailable(
-            f"Không mở được Chroma ở {where}: {' '.join(str(exc).split())[:200]}"
-        ) from exc
+        except Exception as exc:
+            raise server_error(settings, exc) from None
+    path = chroma_folder(settings)
+    if not (path / "chroma.sqlite3").is_file():
+        if not create:
+            return None
+        path.mkdir(parents=True, exist_ok=True)
+    # chromadb's shared-system cache is not safe against two threads creating at once.
+    with _lock:
+        return chromadb.PersistentClient(
+            path=str(path), settings=ChromaSettings(anonymized_telemetry=False)
+        )
+
+
+def _auth(settings: Settings) -> dict[str, str]:
+    """chromadb's own client authentication for RAG_CHROMA_AUTH: user:password as HTTP Basic,
+    anything else as a bearer token."""
+    if not settings.chroma_auth:
+        return {}
+    basic = ":" in settings.chroma_auth
+    return {
+        "chroma_client_auth_provider": "chromadb.auth."
+        + (
+            "basic_authn.BasicAuthClientProvider"
+            if basic
+            else "token_authn.TokenAuthClientProvider"
+        ),
+        "chroma_client_auth_credentials": settings.chroma_auth,
+    }
+
+
+def server_error(settings: Settings, exc: BaseException) -> ChromaUnavailable:
+    """One line for a failed request to the Chroma server: unreachable, credentials refused,
+    or the server's own error, redacted."""
+    from rag.chain import redact
+
+    where = settings.chroma_endpoint
+    status = _http_status(exc)
+    if status in (401, 403) or _caused_by(exc, "ChromaAuthError", "AuthorizationError"):
+        return ChromaUnavailable(
+            f"Máy chủ Chroma {where} từ chối đăng nhập: kiểm tra RAG_CHROMA_AUTH "
+            "(người-dùng:mật-khẩu, hoặc token)."
+        )
+    if _caused_by(exc, "TransportError", "ConnectionError", "TimeoutError") or status in (
+        502,
+        503,
+        504,
+    ):
+        return ChromaUnavailable(
+            f"Không kết nối được máy chủ Chroma {where}: hãy kiểm tra máy chủ đang chạy và "
+            "RAG_CHROMA_HOST, RAG_CHROMA_PORT."
+        )
+    detail = redact(" ".join(str(exc).split()), settings.secrets)[:200]
+    return ChromaUnavailable(f"Máy chủ Chroma {where} báo lỗi: {detail or type(exc).__name__}.")
+
+
+def _chain(exc: BaseException):
+    """`exc` and the exceptions it was raised from or while handling."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        yield exc
+        exc = exc.__cause__ or exc.__context__
+
+
+def _caused_by(exc: BaseException, *names: str) -> bool:
+    """Whether an exception class of one of `names` (or a subclass) is in `exc`'s chain:
+    chromadb re-raises httpx's errors as a bare ValueError while handling them."""
+    return any(cls.__name__ in names for e in _chain(exc) for cls in type(e).__mro__)
+
+
+def _http_status(exc: BaseException) -> int | None:
+    for e in _chain(exc):
+        response = getattr(e, "response", None)
+        if response is not None and isinstance(getattr(response, "status_code", None), int):
+            return response.status_code
+    return None
 
 
 def epoch(settings: Settings) -> int:

@@ -70,6 +70,8 @@ class DenseIndex:
                         return None
                     raise
             sample = collection.get(limit=1, include=["embeddings"])["embeddings"]
+        except chroma.ChromaUnavailable:
+            raise
         except Exception as exc:
             if not create and disk_full(exc):
                 # Chroma writes to its SQLite file when it opens; searches must still answer.
@@ -83,7 +85,7 @@ class DenseIndex:
                         "Đĩa đầy: Chroma không mở được để đọc; tạm thời chỉ tìm theo từ khóa."
                     )
                 return None
-            raise StoreError(self._broken(exc)) from exc
+            raise self._broken(exc) from exc
         stored = len(sample[0]) if sample is not None and len(sample) else None
         expected = getattr(self.embedder.embedder, "dimension", None)
         if stored and expected and stored != expected:
@@ -137,13 +139,17 @@ class DenseIndex:
         collection = self.open(create=False)
         if collection is None:
             return []
-        size = collection.count()
-        if size == 0:
-            return []
-        where = filters.chroma_where() if filters else None
-        result = collection.query(
-            query_embeddings=[vector], n_results=min(n, size), where=where, include=["distances"]
-        )
+        with self._server_requests():
+            size = collection.count()
+            if size == 0:
+                return []
+            where = filters.chroma_where() if filters else None
+            result = collection.query(
+                query_embeddings=[vector],
+                n_results=min(n, size),
+                where=where,
+                include=["distances"],
+            )
         return [
             (cid, 1.0 - float(d))
             for cid, d in zip(result["ids"][0], result["distances"][0], strict=True)
@@ -156,11 +162,13 @@ class DenseIndex:
         collection = self.open(create=False)
         if collection is None:
             return len(snapshot.chunks)
-        key = (chroma.marker_state(self.settings), collection.count())
-        # The snapshot itself, not its id(): a new one may reuse a dead one's id.
-        if self._pending is None or self._pending[0] is not snapshot or self._pending[1] != key:
-            stored = set(collection.get(include=[])["ids"])
-            self._pending = (snapshot, key, sum(c.chunk_id not in stored for c in snapshot.chunks))
+        with self._server_requests():
+            key = (chroma.marker_state(self.settings), collection.count())
+            # The snapshot itself, not its id(): a new one may reuse a dead one's id.
+            if self._pending is None or self._pending[0] is not snapshot or self._pending[1] != key:
+                stored = set(collection.get(include=[])["ids"])
+                missing = sum(c.chunk_id not in stored for c in snapshot.chunks)
+                self._pending = (snapshot, key, missing)
         return self._pending[2]
 
     def embed(self, texts: list[str]) -> np.ndarray:
@@ -176,7 +184,7 @@ class DenseIndex:
         try:
             stored = set(collection.get(include=[])["ids"])
         except Exception as exc:
-            raise StoreError(self._broken(exc)) from exc
+            raise self._broken(exc) from exc
         extra = sorted(stored - set(snapshot.position))
         pending = [c for c in snapshot.chunks if c.chunk_id not in stored]
         if extra:
@@ -213,10 +221,11 @@ class DenseIndex:
         content hash), in snapshot order; a document cut by a crash is left out, with one
         warning, so that the next sync adds it again."""
         collection = self.open(create=False)
-        count = collection.count() if collection is not None else 0
-        if not count:
-            return {}, []
-        got = collection.get(include=["documents", "metadatas"])
+        with self._server_requests():
+            count = collection.count() if collection is not None else 0
+            if not count:
+                return {}, []
+            got = collection.get(include=["documents", "metadatas"])
         by_doc: dict[str, list[tuple[Chunk, dict]]] = {}
         for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
             by_doc.setdefault(meta["doc_id"], []).append(
@@ -259,7 +268,19 @@ class DenseIndex:
     def count(self) -> int:
         """Rows in the collection; 0 when there is none to read."""
         collection = self.open(create=False)
-        return collection.count() if collection is not None else 0
+        with self._server_requests():
+            return collection.count() if collection is not None else 0
+
+    @contextlib.contextmanager
+    def _server_requests(self):
+        """A Chroma server's failure (gone since it was opened) as its one line; an embedded
+        store's errors are left to the caller."""
+        try:
+            yield
+        except Exception as exc:
+            if not self.settings.chroma_host or isinstance(exc, StoreError):
+                raise
+            raise chroma.server_error(self.settings, exc) from None
 
     def _write(self, write: Callable[[], None], epoch: int) -> None:
         try:
@@ -267,6 +288,8 @@ class DenseIndex:
         except StoreError:
             raise
         except Exception as exc:
+            if self.settings.chroma_host:
+                raise chroma.server_error(self.settings, exc) from None
             raise StoreError(write_failed(exc, "Chroma")) from exc
         chroma.note_write(self.settings, epoch)
 
@@ -285,15 +308,14 @@ class DenseIndex:
         for i in range(0, len(ids), 2000):
             collection.delete(ids=ids[i : i + 2000])
 
-    def _broken(self, exc: BaseException) -> str:
-        settings = self.settings
-        where = (
-            f"{settings.chroma_host}:{settings.chroma_port}"
-            if settings.chroma_host
-            else chroma.chroma_folder(settings)
-        )
-        detail = str(exc).split(": ", 1)[-1] if isinstance(exc, chroma.ChromaUnavailable) else ""
-        return f"Chroma ở {where} hỏng hoặc không mở được ({detail or describe(exc, with_type=True)}); {REBUILD_HINT}."
+    def _broken(self, exc: BaseException) -> StoreError:
+        """The error to raise for a failed open or read: a server's one line (never a rebuild:
+        nothing local is broken), or an embedded store called broken, with the way out."""
+        if self.settings.chroma_host:
+            return chroma.server_error(self.settings, exc)
+        where = chroma.chroma_folder(self.settings)
+        detail = describe(exc, with_type=True)
+        return StoreError(f"Chroma ở {where} hỏng hoặc không mở được ({detail}); {REBUILD_HINT}.")
 
 
 def _doc_metadata(record: dict) -> dict[str, str | int]:

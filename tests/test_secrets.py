@@ -77,6 +77,73 @@ def test_an_unusable_llm_url_is_refused_without_repeating_it(url):
     )
 
 
+CHROMA_PASSWORD = "mat-khau-chroma-42"
+
+
+@pytest.mark.parametrize(
+    ("host", "port", "url", "endpoint"),
+    [
+        ("127.0.0.1", "8123", "http://127.0.0.1:8123", "http://127.0.0.1:8123"),
+        ("chroma.noibo:9000", "8123", "http://chroma.noibo:9000", "http://chroma.noibo:9000"),
+        (
+            "https://chroma.noibo/kho/",
+            None,
+            "https://chroma.noibo:8000/kho",
+            "https://chroma.noibo:8000",
+        ),
+        ("http://[::1]:8001", None, "http://[::1]:8001", "http://[::1]:8001"),
+    ],
+)
+def test_the_chroma_server_is_a_host_or_a_url_shown_by_scheme_host_and_port(
+    host, port, url, endpoint
+):
+    env = {"RAG_CHROMA_HOST": host} | ({"RAG_CHROMA_PORT": port} if port else {})
+    settings = Settings.from_env(env=env)
+    assert (settings.chroma_url, settings.chroma_endpoint) == (url, endpoint)
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        f"http://svc:{CHROMA_PASSWORD}@127.0.0.1",
+        f"svc:{CHROMA_PASSWORD}@127.0.0.1:8000",
+        f"https://127.0.0.1/?token={CHROMA_PASSWORD}",
+    ],
+)
+def test_credentials_in_the_chroma_host_are_refused_naming_the_setting_to_use(host):
+    with pytest.raises(ConfigError) as error:
+        Settings.from_env(env={"RAG_CHROMA_HOST": host})
+    assert str(error.value) == (
+        "RAG_CHROMA_HOST không được chứa tên người dùng, mật khẩu hay khóa: "
+        "đặt chúng vào RAG_CHROMA_AUTH (người-dùng:mật-khẩu, hoặc một token)"
+    )
+
+
+def test_every_credential_a_setting_holds_is_known_for_redaction():
+    settings = Settings.from_env(
+        env={
+            "RAG_CHROMA_HOST": "127.0.0.1",
+            "RAG_CHROMA_AUTH": f"svc:{CHROMA_PASSWORD}",
+            "RAG_LLM_BASE_URL": secret_url(1),
+            "RAG_LLM_API_KEY": KEY,
+            "RAG_AUTH": "an:matkhau,binh:matkhau2",
+        }
+    )
+    basic = "c3ZjOm1hdC1raGF1LWNocm9tYS00Mg=="  # base64 of "svc:" + CHROMA_PASSWORD
+    assert set(settings.secrets) == {
+        f"svc:{CHROMA_PASSWORD}",
+        CHROMA_PASSWORD,
+        basic,
+        *settings.llm_secrets,
+        "matkhau",
+        "matkhau2",
+    }
+    assert CHROMA_PASSWORD not in repr(settings)
+    assert redact(f"401 Authorization: Basic {basic}", settings.secrets) == (
+        "401 Authorization: Basic ***"
+    )
+
+
 def test_redact_removes_every_kind_of_credential():
     text = (
         f"401 {BASIC} / Bearer {KEY} / khóa {MASKED_KEY} / "
