@@ -34,6 +34,7 @@ from rag.extractive import (
     excerpt,
     support,
 )
+from rag.followup import resolve_reference
 from rag.prompts import answer_messages, condense_messages, short_messages
 from rag.reader import reader_for
 from rag.retrieval import Retriever, check_query
@@ -197,6 +198,10 @@ def rewrite_follow_up(question: str, history: History) -> str:
     """Carry the previous question's subject into a short or referring follow-up."""
     if not history:
         return question
+    # "Ông ấy", "hội nghị đó" (with or without diacritics): what it refers to (rag.followup).
+    resolved = resolve_reference(question, history)
+    if resolved:
+        return resolved
     prev_q, prev_a = history[-1]
     lowered = canonical(question)  # same length as `question`, so offsets carry over
     m = _CONTINUE.match(lowered)

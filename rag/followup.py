@@ -1,0 +1,104 @@
+"""A follow-up's demonstrative ("hội nghị đó", "chương trình này") resolved before retrieval.
+
+In: a follow-up question and the conversation so far ([(question, answer), ...]). Out: the
+question with "ông ấy", "bà ấy", "người đó" … replaced by the name of the previous answer (else
+question), or with "<noun> đó/ấy/này/trên" replaced by the noun phrase of the previous question (or,
+failing that, of the previous answer) that starts with the same noun, as the user or the article
+wrote it ("Hội nghị đó diễn ra khi nào?" after "Ai chủ trì Hội nghị sơ kết 2 năm thực hiện
+Chương trình số 06-Ctr/ĐUK?" asks when "Hội nghị sơ kết 2 năm … 06-Ctr/ĐUK" took place); None
+when it refers to nothing found there.
+Never invents words: the phrase put in is a slice of the earlier question or answer.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from rag.phrases import E, Phrases, W
+from rag.spans import person_spans
+from rag.text import canonical, fold, has_diacritics
+
+# "<one or two words> đó": the noun the demonstrative points back with (people: _PERSON; times,
+# "năm đó", by the chain's own rule).
+_DEMONSTRATIVE = re.compile(r"(?<!\w)(\w+(?:\s\w+)?)\s(?:đó|ấy|này|kia|trên|vừa rồi)(?!\w)")
+_DEMONSTRATIVE_FOLDED = re.compile(r"(?<!\w)(\w+(?:\s\w+)?)\s(?:do|ay|nay|kia|tren)(?!\w)")
+# Words that are not a noun a demonstrative points back with ("như vậy", "khi đó", "người đó").
+_NOT_HEAD = frozenset(
+    fold(w)
+    for w in "khi lúc năm ngày tháng thời điểm sau trước vì do từ như ông bà anh chị người "
+    "đồng chí vị cái điều việc nơi chỗ tại ở của và là có được thì".split()
+)
+# Where the referred phrase ends in the earlier question: what it asks, or its predicate.
+_PHRASE_END = Phrases(
+    rf"\s(?:ai|gì|nào|đâu|bao nhiêu|mấy|khi nào|bao giờ|là|có|được|đã|đang|sẽ|diễn ra"
+    rf"|do|vào|tại|ở|gồm|bao gồm|nhằm|để|với|cho|thế nào|ra sao|như thế nào){E}"
+)
+_CLAUSE_MARK = re.compile(r"[?!;,.:(\[]|\s[-–]\s")
+_MARKERS = re.compile(r"\s*\[\d+\]")
+# Turns looked back through for the phrase a demonstrative refers to.
+TURNS_BACK = 3
+
+
+# A person referred back to: replaced by the name of the previous answer, else question.
+_PERSON = Phrases(
+    rf"{W}(?:ông ấy|bà ấy|anh ấy|chị ấy|ông ta|bà ta|người này|người đó|người ấy|đồng chí này"
+    rf"|đồng chí đó|đồng chí ấy|vị này|vị đó){E}"
+)
+
+
+def resolve_reference(question: str, history: Sequence[tuple[str, str]]) -> str | None:
+    """`question` with the person ("ông ấy") or the "<noun> đó" it refers to put in its place:
+    the name the previous answer (else question) gives, the phrase that noun heads there."""
+    if not history:
+        return None
+    prev_q, prev_a = history[-1]
+    person = _PERSON.search(question)
+    if person:
+        for earlier in (_MARKERS.sub("", prev_a), prev_q):
+            names = person_spans(earlier)
+            if names:
+                a, b = names[0]
+                return question[: person.start()] + earlier[a:b] + question[person.end() :]
+        return None
+    marked = has_diacritics(question)
+    pattern = _DEMONSTRATIVE if marked else _DEMONSTRATIVE_FOLDED
+    shape = canonical(question) if marked else fold(question).lower()
+    for m in pattern.finditer(shape):
+        head = m.group(1).split()
+        # The noun is the last one or two words before the demonstrative: try two, then one.
+        for words in (head, head[-1:]) if len(head) > 1 else (head,):
+            if fold(words[0]) in _NOT_HEAD:
+                continue
+            # The latest turn that names it, its question first (the user's own words).
+            for turn_q, turn_a in reversed(history[-TURNS_BACK:]):
+                for earlier in (turn_q, _MARKERS.sub("", turn_a)):
+                    found = _phrase(earlier, words)
+                    if found:
+                        start = m.end(1) - len(" ".join(words))
+                        return question[:start] + found + question[m.end() :]
+    return None
+
+
+def _phrase(text: str, head: list[str]) -> str | None:
+    """The phrase of `text` that starts with the words `head` (compared without diacritics) and
+    runs to what the sentence asks or predicates, or to a clause mark."""
+    folded = fold(text).lower()
+    at = re.search(rf"(?<!\w){re.escape(' '.join(fold(w) for w in head))}(?!\w)", folded)
+    if not at:
+        return None
+    start = at.start()
+    rest = text[at.end() :]
+    end = len(rest)
+    stop = _PHRASE_END.search(rest)
+    if stop:
+        end = stop.start()
+    mark = _CLAUSE_MARK.search(rest[:end])
+    if mark:
+        end = mark.start()
+    phrase = text[start : at.end() + end].strip()
+    # Just the noun again, nothing named: no better than the demonstrative itself.
+    return phrase if len(phrase.split()) > len(head) else None
+
+
+__all__ = ["resolve_reference"]
