@@ -16,7 +16,11 @@ from typing import Protocol
 
 import numpy as np
 
-from rag.dates import date_range, date_to_int
+from rag.dates import FROM_LABEL, TO_LABEL, date_range, date_to_int
+from rag.errors import FilterError
+
+OUTLET_LABEL = "Nguồn"
+DOCS_LABEL = "Tài liệu cần lọc"
 
 # How `mask` evaluates each operator of the conditions; Chroma evaluates the same ones itself.
 _OPERATORS: dict[str, Callable[[np.ndarray, object], np.ndarray]] = {
@@ -74,10 +78,17 @@ class Filters:
     ) -> Filters | None:
         """The filters a user typed (dates as 17/02/2023 or 2023-02-17, blanks for none), or
         None when nothing filters; `DateError` for a date that does not exist or a range that
-        runs backwards."""
+        runs backwards, `FilterError` for a value that is not text (a client of the page's API
+        may send anything)."""
+        for label, value in ((FROM_LABEL, date_from), (TO_LABEL, date_to), (OUTLET_LABEL, outlet)):
+            if value is not None and not isinstance(value, str):
+                raise FilterError(f"{label} không hợp lệ: {value!r:.60}")
+        ids = None if doc_ids is None or isinstance(doc_ids, str) else tuple(doc_ids)
+        if doc_ids is not None and (ids is None or not all(isinstance(d, str) for d in ids)):
+            raise FilterError(f"{DOCS_LABEL} không hợp lệ: {doc_ids!r:.60}")
         start, end = date_range(date_from, date_to)
         filters = cls(
-            doc_ids=tuple(doc_ids) if doc_ids else None,
+            doc_ids=ids or None,
             outlet=(outlet or "").strip() or None,
             date_from=start,
             date_to=end,

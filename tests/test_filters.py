@@ -198,6 +198,26 @@ def test_filters_of_what_a_user_typed():
         Filters.of("2022-3-1")
 
 
+@pytest.mark.parametrize(
+    ("typed", "message"),
+    [
+        ({"outlet": 5}, "Nguồn không hợp lệ: 5"),
+        ({"date_from": ["01/03/2022"]}, "Từ ngày không hợp lệ: ['01/03/2022']"),
+        ({"date_to": {"ngày": 31}}, "Đến ngày không hợp lệ: {'ngày': 31}"),
+        ({"doc_ids": ON_TO}, f"Tài liệu cần lọc không hợp lệ: '{ON_TO}'"),
+        ({"doc_ids": [ON_TO, 7]}, f"Tài liệu cần lọc không hợp lệ: ['{ON_TO}', 7]"),
+    ],
+)
+def test_a_filter_that_is_not_text_is_one_line(typed, message):
+    with pytest.raises(FilterError) as error:
+        Filters.of(**typed)
+    assert str(error.value) == message
+    if "doc_ids" not in typed:  # what the page's API passes on as it came
+        with pytest.raises(FilterError) as error:
+            parse_filters(typed.get("date_from"), typed.get("date_to"), typed.get("outlet"))
+        assert str(error.value) == message
+
+
 def test_both_date_boxes_show_the_format_the_page_echoes(assistant):
     page = create_app(assistant)
     boxes = {b.elem_id: b for b in page.blocks.values() if b.elem_id in ("date-from", "date-to")}
