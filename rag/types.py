@@ -246,6 +246,8 @@ class Status:
     retrieval_mode: str
     data_dir: str
     corpus: str | None  # the folder the index mirrors
+    # The extractive reader: 'bundled' or its weights' path, 'off', or 'tắt: <file>: <why>'.
+    reader: str = "off"
     requested_model: str = ""  # RAG_EMBEDDING_MODEL, which a fallback replaces
     embedding_reason: str = ""  # one line: which model embeds and why (a fallback's cause)
     indexing: tuple[str, int, int] | None = None  # a background ingest's (stage, done, total)
@@ -268,4 +270,5 @@ class Status:
             "data_dir": self.data_dir,
             "vectors_pending": self.vectors_pending,
             "corpus": self.corpus,
+            "reader": self.reader,
         }

@@ -107,6 +107,7 @@ def test_info_reports_the_bundled_fallback_in_one_warning(run):
         "data_dir": payload["data_dir"],
         "vectors_pending": 0,
         "corpus": None,
+        "reader": "off",
     }
     lines = [line for line in info.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and "intfloat/multilingual-e5-base" in lines[0]

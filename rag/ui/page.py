@@ -51,6 +51,9 @@ def status_html(status: Status) -> str:
         line.append('<span class="busy">đang tạo vector</span>')
     if error:
         line.append('<span class="error">nạp lỗi</span>')
+    refused = status.reader.removeprefix("tắt: ") if status.reader.startswith("tắt: ") else None
+    if refused:
+        line.append('<span class="error">bộ đọc tắt</span>')
 
     model = escape(status.embedding_model)
     if status.embedding_fallback:
@@ -75,6 +78,10 @@ def status_html(status: Status) -> str:
         details.append(f"Đang nạp kho tài liệu: {progress_text(*indexing)}")
     if error:
         details.append(f'<span class="error">Lỗi khi nạp: {escape(error)}</span>')
+    if refused:
+        details.append(
+            f'<span class="error">Bộ đọc câu trả lời tắt, chỉ dùng quy tắc: {escape(refused)}</span>'
+        )
     items = "".join(f"<li>{d}</li>" for d in details)
     return (
         f'<details class="status"><summary title="Bấm để xem chi tiết">{" · ".join(line)}'
