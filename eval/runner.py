@@ -1,8 +1,9 @@
 """Run a question set against a corpus in an isolated index, mode by mode, and score it.
 
 In: a corpus folder, `Question`s, retrieval modes and `Settings`. Out: one `Record` per question
-and mode (the document ranking, the `Answer`) and the report dictionary of DESIGN.md, with the
-figures per source (article title, or question type) and the documents the loader skipped.
+and mode (the document ranking, the `Answer`; through an LLM, two: the extractive draft shown
+first and the LLM's answer) and the report dictionary of DESIGN.md, with the figures per source
+(article title, or question type) and the documents the loader skipped.
 Never touches the user's index: everything is built in a temporary data folder.
 """
 
@@ -17,6 +18,7 @@ from pathlib import Path
 
 from eval import metrics
 from eval.questions import Question
+from rag.citations import passage_match
 from rag.config import Settings
 from rag.types import Answer, Filters
 
@@ -54,6 +56,10 @@ class Record:
         """This question's own figures, as they enter the averages."""
         q, a = self.question, self.answer
         out: dict = {"abstained": a.abstained}
+        shown = None if a.abstained else self.short_answer
+        if shown:
+            # Whether a cited passage says the direct answer (case, spacing, tone placement aside).
+            out["short_in_cited"] = float(any(passage_match(shown, c.passage) for c in a.citations))
         if not q.answerable:
             return out
         gold = q.doc_ids
@@ -151,6 +157,42 @@ def ask_all(
         tick()
 
 
+LLM_SUFFIX = "+llm"
+
+
+def ask_all_llm(
+    assistant, questions: Sequence[Question], mode: str, tick: Callable[[], None] = lambda: None
+) -> Iterator[tuple[Record, Record]]:
+    """Each question once through the LLM path: the extractive answer the page shows first
+    (its `Draft`, as mode `mode`) and the answer that replaces it (mode `mode` + LLM_SUFFIX),
+    so both are scored on the same questions in the same run."""
+    from rag.chain import Draft
+
+    every = tuple(sorted(d.doc_id for d in assistant.documents()))
+    for q in questions:
+        filters = (
+            Filters(doc_ids=tuple(d for d in every if d not in q.excluded)) if q.excluded else None
+        )
+        draft = final = None
+        for event in assistant.stream(
+            q.question, history=list(q.history), mode=mode, filters=filters
+        ):
+            if isinstance(event, Draft):
+                draft = event.answer
+            elif isinstance(event, Answer):
+                final = event
+        # Small talk, summaries and the like are answered without the LLM: no draft.
+        draft = draft or final
+        documents = document_ranking(
+            assistant, final.standalone_question or q.question, mode, filters
+        )
+        yield (
+            Record(q, mode, documents, replace(draft, notice=None)),
+            Record(q, mode + LLM_SUFFIX, documents, final),
+        )
+        tick()
+
+
 def _mean_of(rows: list[dict], key: str) -> float | None:
     return metrics.mean([r[key] for r in rows if key in r])
 
@@ -186,6 +228,7 @@ def summarize(records: Sequence[Record]) -> dict:
             "span_f1": _mean_of(answerable, "span_f1"),
             "short_exact_match": _zero(_mean_of(answerable, "short_exact_match")),
             "short_f1": _zero(_mean_of(answerable, "short_f1")),
+            "short_in_cited": _mean_of(rows, "short_in_cited"),
         },
         "latency_ms": {
             "retrieve_p50": metrics.percentile(retrieve, 50),
@@ -194,6 +237,16 @@ def summarize(records: Sequence[Record]) -> dict:
             "answer_p95": metrics.percentile(answer, 95),
         },
     }
+    # The LLM path: when the first answer showed (the extractive draft) and the whole answer.
+    if any("first_shown" in r.answer.timings_ms for r in records):
+        shown = [r.answer.timings_ms.get("first_shown", 0.0) for r in records]
+        total = [r.answer.timings_ms.get("total", 0.0) for r in records]
+        section["latency_ms"] |= {
+            "first_shown_p50": metrics.percentile(shown, 50),
+            "first_shown_p95": metrics.percentile(shown, 95),
+            "total_p50": metrics.percentile(total, 50),
+            "total_p95": metrics.percentile(total, 95),
+        }
     section["by_source"] = by_source(records)
     judged = [r.judge for r in records if r.judge]
     if judged:

@@ -36,6 +36,7 @@ from rag.extractive import (
 )
 from rag.followup import resolve_reference
 from rag.prompts import answer_messages, condense_messages, short_messages
+from rag.question import terms
 from rag.reader import reader_for
 from rag.retrieval import Retriever, check_query
 from rag.router import Router
@@ -58,6 +59,9 @@ LLM_NOT_IN_PASSAGE = (
     "Câu trả lời của mô hình ngôn ngữ không có trong đoạn nó trích dẫn; "
     "đây là câu trả lời trích xuất."
 )
+LLM_ECHO = (
+    "Câu trả lời của mô hình ngôn ngữ chỉ nhắc lại lời câu hỏi; đây là câu trả lời trích xuất."
+)
 LLM_NOT_FOUND = (
     "Mô hình ngôn ngữ không tìm thấy câu trả lời trong các đoạn; đây là câu trả lời trích xuất."
 )
@@ -65,6 +69,9 @@ LLM_NOT_FOUND = (
 # held-out questions (five: 0.996, docs/evaluation.md), and on two CPU threads a small model
 # reads a passage in several seconds.
 LLM_PASSAGES = 3
+# A short answer is a phrase: a longer first line is not one. The cap also stops a server that
+# goes on generating after the client has closed the stream.
+SHORT_MAX_TOKENS = 48
 
 
 class IncompleteReply(Exception):
@@ -368,7 +375,21 @@ class Chain:
         else:
             draft = self._extractive(standalone, hits)
             shown = time.perf_counter()
-            yield Draft(replace(draft, question=question, notice=LLM_PENDING))
+            timings = {
+                "retrieve": (t1 - t0) * 1000,
+                "answer": (shown - t1) * 1000,
+                "total": (shown - t0) * 1000,
+            }
+            yield Draft(
+                replace(
+                    draft,
+                    question=question,
+                    standalone_question=standalone,
+                    notice=LLM_PENDING,
+                    hits=tuple(hits),
+                    timings_ms=timings,
+                )
+            )
             answer = yield from self._llm_answer(standalone, hits[:LLM_PASSAGES], draft)
         t2 = time.perf_counter()
         yield replace(
@@ -420,7 +441,9 @@ class Chain:
         it: the passage's own words, cited, with the clause around them as the extractive
         answer shows one. Raises Unchecked otherwise."""
         pieces: list[str] = []
-        for text in self._llm_reply(short_messages(question, hits)):
+        # As `max_tokens` itself: llama.cpp's server ignores the client's max_completion_tokens.
+        cap = {"extra_body": {"max_tokens": SHORT_MAX_TOKENS}}
+        for text in self._llm_reply(short_messages(question, hits), **cap):
             pieces.append(text)
             if "\n" in "".join(pieces).strip():
                 break  # the first line is the answer; a small model may go on and on
@@ -429,6 +452,9 @@ class Chain:
             raise ValueError("empty reply")
         if reply.abstained:
             raise Unchecked(LLM_NOT_FOUND, "the model found no answer")
+        # Small models often copy the words around the answer that the question repeats.
+        if not set(terms(reply.phrase, folded=False)) - set(terms(question, folded=False)):
+            raise Unchecked(LLM_ECHO, f"{one_line(reply.phrase)[:80]!r} chỉ có từ của câu hỏi")
         for n in reply.markers:
             if not 1 <= n <= len(hits):
                 continue
@@ -441,14 +467,14 @@ class Chain:
             f"{one_line(reply.phrase)[:80]!r} không có trong đoạn trích dẫn ({given})",
         )
 
-    def _llm_reply(self, messages) -> Iterator[str]:
+    def _llm_reply(self, messages, **options) -> Iterator[str]:
         """The reply's text pieces as they stream. Raises IncompleteReply when the stream ends
         without a finish reason (the connection was cut: what came is not the whole answer) or
         when the whole reply takes longer than RAG_LLM_TIMEOUT (the client's own timeout is per
         read, so a server that drips tokens would never hit it)."""
         deadline = time.monotonic() + self.settings.llm_timeout
         finish = None
-        with closing(self.llm.stream(messages)) as pieces:
+        with closing(self.llm.stream(messages, **options)) as pieces:
             for piece in pieces:
                 if time.monotonic() > deadline:
                     raise IncompleteReply(f"quá {self.settings.llm_timeout:g} s")

@@ -1,7 +1,8 @@
 """A scripted OpenAI-compatible chat server on 127.0.0.1 for tests (no real LLM runs here).
 
 Replies are queued as `Reply`s and served in order to POST /v1/chat/completions, streamed as
-server-sent events when the client asks for `stream`, plain JSON otherwise. Every request's body,
+server-sent events when the client asks for `stream`, plain JSON otherwise; with none queued,
+`answer_with` (a function of the request's body) writes the reply, as a fake model would. Every request's body,
 headers and path are kept so tests can check what the client sent. A stream can be cut before
 its end or dripped slowly, and an error can quote the request's credentials back.
 """
@@ -13,6 +14,7 @@ import json
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -32,8 +34,9 @@ class Reply:
 
 
 class StubLLM:
-    def __init__(self):
+    def __init__(self, answer_with: Callable[[dict], str] | None = None):
         self.replies: deque[Reply] = deque()
+        self.answer_with = answer_with
         self.requests: list[dict] = []
         self.headers: list[dict[str, str]] = []
         self.paths: list[str] = []
@@ -49,7 +52,10 @@ class StubLLM:
                 stub.requests.append(body)
                 stub.headers.append({k.lower(): v for k, v in self.headers.items()})
                 stub.paths.append(self.path)
-                reply = stub.replies.popleft() if stub.replies else Reply("")
+                if stub.replies:
+                    reply = stub.replies.popleft()
+                else:
+                    reply = Reply(stub.answer_with(body) if stub.answer_with else "")
                 if reply.delay:
                     time.sleep(reply.delay)
                 # The client may have given up (a timeout), as the test intends.

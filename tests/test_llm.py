@@ -4,6 +4,8 @@ are cut or drip past RAG_LLM_TIMEOUT, failures that fall back to the extractive 
 
 from __future__ import annotations
 
+import json
+import re
 import shutil
 import time
 import unicodedata
@@ -11,14 +13,17 @@ import unicodedata
 import pytest
 
 from embeddings import load_embedder
+from eval.__main__ import main
 from rag.assistant import Assistant
 from rag.chain import (
+    LLM_ECHO,
     LLM_INCOMPLETE,
     LLM_NOT_FOUND,
     LLM_NOT_IN_PASSAGE,
     LLM_PASSAGES,
     LLM_PENDING,
     LLM_UNREACHABLE,
+    SHORT_MAX_TOKENS,
     Delta,
     Draft,
     Reset,
@@ -228,6 +233,7 @@ def test_a_short_answer_found_in_its_passage_replaces_the_draft(retriever):
     assert 0 < answer.timings_ms["first_shown"] < answer.timings_ms["total"]
     request = stub.requests[0]
     assert request["model"] == "stub-model" and request["stream"] is True
+    assert request["max_tokens"] == SHORT_MAX_TOKENS
     assert request["messages"][0] == {"role": "system", "content": SHORT_SYSTEM}
     assert request["messages"][1]["content"].count("<tai_lieu so=") == LLM_PASSAGES
 
@@ -240,6 +246,8 @@ def test_a_short_answer_found_in_its_passage_replaces_the_draft(retriever):
         ("**Nguyễn Văn An** [1]", LLM_NOT_IN_PASSAGE),  # not what its passage says
         ("**Lê Minh Đức** [other]", LLM_NOT_IN_PASSAGE),  # a passage that does not hold it
         (ABSTAIN_TEXT, LLM_NOT_FOUND),
+        # In its passage, but only the question's own words, as a small model copied it.
+        ("**Trưởng Ban chỉ đạo Chương trình số 06-Ctr/ĐUK** [gold]", LLM_ECHO),
     ],
 )
 def test_a_short_answer_its_passage_does_not_hold_gives_the_extractive_one(
@@ -247,7 +255,8 @@ def test_a_short_answer_its_passage_does_not_hold_gives_the_extractive_one(
 ):
     hits = retriever.search(WHO, k=5)
     other = next(i for i, h in enumerate(hits[:LLM_PASSAGES], 1) if "Lê Minh" not in h.chunk.text)
-    reply = reply.replace("[other]", f"[{other}]")
+    gold = passage_number(hits, "Trưởng Ban chỉ đạo Chương trình số 06-Ctr/ĐUK")
+    reply = reply.replace("[other]", f"[{other}]").replace("[gold]", f"[{gold}]")
     with StubLLM() as stub:
         stub.queue(reply)
         events = list(llm_assistant(retriever, stub).stream(WHO))
@@ -426,3 +435,63 @@ def test_instructions_inside_documents_stay_data(tmp_path, seed_corpus):
     assert user.count("</tai_lieu>") == user.count("<tai_lieu ")
     # The model found nothing; the extractive answer, cited to the document, says so.
     assert (answer.mode, answer.notice) == ("extractive", LLM_NOT_FOUND)
+
+
+# -- eval --llm: the draft and the LLM's answer side by side, on the same questions -----------
+
+_PASSAGE = re.compile(r'<tai_lieu so="(\d+)"[^>]*>\n(.*?)\n</tai_lieu>', re.S)
+
+
+def fake_model(copies: dict[str, str]):
+    """A model that answers each question of `copies` with its phrase, citing the first
+    passage it was given that holds it."""
+
+    def reply(body: dict) -> str:
+        user = body["messages"][-1]["content"]
+        phrase = next(p for q, p in copies.items() if f"Câu hỏi: {q}" in user)
+        n = next(n for n, text in _PASSAGE.findall(user) if phrase in text)
+        return f"**{phrase}** [{n}]"
+
+    return reply
+
+
+@pytest.mark.slow
+def test_eval_llm_scores_the_draft_and_the_llm_answer_of_each_question(
+    tmp_path, seed_corpus, monkeypatch
+):
+    questions = tmp_path / "q.jsonl"
+    asked = {
+        "q02": (WHO, ["Lê Minh Đức"], "Lê Minh Đức"),  # the model is right
+        "q04": (HOW_MANY, ["594"], "64 tổ chức cơ sở đảng"),  # wrong, but its passage says it
+    }
+    questions.write_text(
+        "".join(
+            json.dumps({"id": i, "question": q, "answers": a, "doc_ids": [KINHTEDOTHI]}) + "\n"
+            for i, (q, a, _) in asked.items()
+        ),
+        "utf-8",
+    )
+    out = tmp_path / "out"
+    with StubLLM(fake_model({q: copy for q, _, copy in asked.values()})) as stub:
+        monkeypatch.setenv("RAG_LLM_BASE_URL", stub.base_url)
+        code = main(
+            ["run", "--questions", str(questions), "--corpus", str(seed_corpus)]
+            + ["--modes", "lexical", "--llm", "--out", str(out)]
+        )
+    assert code == 0
+    modes = json.loads((out / "report.json").read_text("utf-8"))["modes"]
+    assert list(modes) == ["lexical", "lexical+llm"]
+    draft, llm = modes["lexical"]["answer"], modes["lexical+llm"]["answer"]
+    assert (draft["short_exact_match"], llm["short_exact_match"]) == (1.0, 0.5)
+    assert draft["short_in_cited"] == llm["short_in_cited"] == 1.0
+    latency = modes["lexical+llm"]["latency_ms"]
+    assert 0 < latency["first_shown_p50"] < latency["total_p50"]
+    rows = [json.loads(line) for line in (out / "results.jsonl").read_text("utf-8").splitlines()]
+    assert [(r["id"], r["mode"], r["short_answer"]) for r in rows] == [
+        ("q02", "lexical", "Lê Minh Đức"),
+        ("q04", "lexical", "594"),
+        ("q02", "lexical+llm", "Lê Minh Đức"),
+        ("q04", "lexical+llm", "64 tổ chức cơ sở đảng"),
+    ]
+    assert all("first_shown" in r["timings_ms"] for r in rows if r["mode"] == "lexical+llm")
+    assert len(stub.requests) == 2
