@@ -53,7 +53,7 @@ class Chunk:
     def to_metadata(self) -> dict[str, str | int]:
         """Flat metadata as Chroma stores it (no None values; dates also as a sortable int)."""
         return {
-            **filter_fields(self.doc_id, self.outlet, self.date),
+            **filter_fields(self),
             "index": self.index,
             "start": self.start,
             "end": self.end,
