@@ -11,16 +11,20 @@ Never binds beyond RAG_HOST and never shows document text unescaped.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import sys
 import threading
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 from uuid import uuid4
 
 import gradio as gr
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from gradio.utils import get_upload_folder
 from gradio_client.utils import traverse
 
@@ -30,7 +34,7 @@ from rag.config import Settings
 from rag.errors import ConfigError, DocumentError, QueryError, StoreError
 from rag.feedback import MAX_FEEDBACK_BYTES, record_vote
 from rag.reader import reader_for
-from rag.sessions import SESSION_COOKIE, Sessions
+from rag.sessions import SESSION_COOKIE, Sessions, TooManyAttempts
 from rag.ui.assets import CSS, SOURCES_JS
 from rag.uploads import NOT_RECEIVED, received_file
 
@@ -386,6 +390,10 @@ def page_options(max_upload_bytes: int = ui.MAX_UPLOAD_BYTES) -> dict:
 
 LOGIN_PATH = "/dang-nhap"
 LOGOUT_PATH = "/dang-xuat"
+# The only paths a visitor without a session reaches: the login form and the way out.
+OPEN_PATHS = (LOGIN_PATH, LOGOUT_PATH)
+NOT_LOGGED_IN = "Cần đăng nhập (hoặc phiên đăng nhập đã hết hạn)."
+FOREIGN_FORM = "Biểu mẫu đăng nhập phải được gửi từ chính trang này."
 
 
 def create_server(
@@ -393,27 +401,40 @@ def create_server(
     *,
     ingest_on_start: bool = False,
     max_upload_bytes: int = ui.MAX_UPLOAD_BYTES,
+    clock: Callable[[], float] = time.monotonic,
 ) -> FastAPI:
-    """The page as an ASGI app. With RAG_AUTH set, every Gradio route needs a session and the
-    page itself sends a visitor without one to a Vietnamese login form (Gradio's own login
-    page is in English only: its translations load after the login)."""
+    """The page as an ASGI app. With RAG_AUTH set, every route but the login form's needs a
+    live session, and the page itself sends a visitor without one to a Vietnamese login form
+    (Gradio's own login page is in English only: its translations load after the login).
+    `clock` times sessions and failed logins."""
     blocks = create_app(
         assistant, ingest_on_start=ingest_on_start, max_upload_bytes=max_upload_bytes
     )
     server = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
-    users = ui.parse_auth(assistant.settings.auth)
-    sessions = Sessions(users) if users else None
+    settings = assistant.settings
+    users = ui.parse_auth(settings.auth)
+    sessions = (
+        Sessions(
+            users,
+            idle=settings.session_idle_minutes * 60,
+            max_age=settings.session_max_hours * 3600,
+            clock=clock,
+        )
+        if users
+        else None
+    )
     if sessions is not None:
+        server.state.sessions = sessions
 
+        # An allow-list, not a list of Gradio's routes: a route a later Gradio adds (or one
+        # Gradio leaves open, like cancel, reset and the OpenAPI schema) is closed too.
         @server.middleware("http")
         async def login_first(request: Request, call_next):
-            if (
-                request.method in ("GET", "HEAD")
-                and request.url.path == "/"
-                and sessions.user(request) is None
-            ):
+            if request.url.path in OPEN_PATHS or sessions.user(request) is not None:
+                return await call_next(request)
+            if request.method in ("GET", "HEAD") and request.url.path == "/":
                 return RedirectResponse(LOGIN_PATH, status_code=303)
-            return await call_next(request)
+            return JSONResponse({"detail": NOT_LOGGED_IN}, status_code=401)
 
         @server.get(LOGIN_PATH, response_class=HTMLResponse)
         def login_page() -> str:
@@ -421,12 +442,30 @@ def create_server(
 
         @server.post(LOGIN_PATH)
         async def login(request: Request):
+            if not same_origin(request):
+                return HTMLResponse(ui.login_html(LOGIN_PATH, FOREIGN_FORM), status_code=403)
             form = await request.form()
-            token = sessions.login(str(form.get("username", "")), str(form.get("password", "")))
+            client = request.client.host if request.client else ""
+            try:
+                token = sessions.login(
+                    str(form.get("username", "")), str(form.get("password", "")), client
+                )
+            except TooManyAttempts as exc:
+                return HTMLResponse(
+                    ui.login_html(LOGIN_PATH, str(exc)),
+                    status_code=429,
+                    headers={"Retry-After": str(math.ceil(exc.wait))},
+                )
             if token is None:
                 return HTMLResponse(ui.login_html(LOGIN_PATH, ui.LOGIN_FAILED), status_code=401)
             response = RedirectResponse("/", status_code=303)
-            response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="strict")
+            response.set_cookie(
+                SESSION_COOKIE,
+                token,
+                max_age=math.ceil(sessions.max_age),
+                httponly=True,
+                samesite="strict",
+            )
             return response
 
         @server.get(LOGOUT_PATH)
@@ -440,11 +479,21 @@ def create_server(
         server,
         blocks,
         path="/",
-        server_name=assistant.settings.host,
-        server_port=assistant.settings.port,
+        server_name=settings.host,
+        server_port=settings.port,
         auth_dependency=sessions.user if sessions is not None else None,
         **page_options(max_upload_bytes),
     )
+
+
+def same_origin(request: Request) -> bool:
+    """Whether a form post comes from a page of this server: its Origin (else its Referer)
+    names the host the request was sent to. A post from another site, or one that hides where
+    it comes from, is refused: browsers send Origin with every form post."""
+    source = request.headers.get("origin") or request.headers.get("referer") or ""
+    host = request.headers.get("host", "")
+    parts = urlsplit(source)
+    return parts.scheme in ("http", "https") and bool(host) and parts.netloc.lower() == host.lower()
 
 
 def main() -> None:

@@ -773,10 +773,13 @@ def test_login_page_is_vietnamese_and_guards_the_page(server):
         assert text in login
     for english in ("Login", "username", "password", "Incorrect"):
         assert f">{english}" not in login
-    wrong = server.post("/dang-nhap", data={"username": "an", "password": "sai"})
+    origin = {"Origin": "http://testserver"}  # a browser's form post says where it comes from
+    wrong = server.post("/dang-nhap", data={"username": "an", "password": "sai"}, headers=origin)
     assert wrong.status_code == 401
     assert f'<p class="error" role="alert">{ui.LOGIN_FAILED}</p>' in wrong.text
-    right = server.post("/dang-nhap", data={"username": "an", "password": "mật khẩu"})
+    right = server.post(
+        "/dang-nhap", data={"username": "an", "password": "mật khẩu"}, headers=origin
+    )
     assert (right.status_code, right.headers["location"]) == (303, "/")
     assert SESSION_COOKIE in right.cookies
     assert server.get("/").status_code == 200

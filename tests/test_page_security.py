@@ -15,12 +15,13 @@ import json
 import shutil
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import httpx
 import pytest
 
-from app import ChatPage, create_server
+from app import SESSION_COOKIE, ChatPage, create_server
 from rag.assistant import Assistant
 from rag.config import Settings
 from rag.uploads import NOT_RECEIVED
@@ -198,3 +199,196 @@ def test_the_upload_handler_reads_only_files_inside_its_upload_folder(assistant,
     )
     assert sorted(p.name for p in Path(assistant.settings.corpus_dir).iterdir())[-1] == "tin.txt"
     assert "bi_mat.md" not in {d.doc_id for d in assistant.documents()}
+
+
+# ---------------------------------------------------------------------------------------------
+# Login (RAG_AUTH)
+
+USER, PASSWORD = "an", "mật khẩu 06"
+ORIGIN = {"Origin": "http://testserver"}
+
+
+class Clock:
+    """Time the sessions and the throttle read; a test moves it instead of sleeping."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def login_app(tmp_path, clock, monkeypatch):
+    """The page behind RAG_AUTH (two accounts), 30 minutes idle and 2 hours at most, over an
+    empty corpus folder (what is behind the login does not matter here)."""
+    monkeypatch.setenv("RAG_CORPUS_DIR", str(tmp_path / "rong"))
+    assistant = Assistant.from_settings(Settings.from_env(dotenv=None))
+    settings = replace(
+        assistant.settings,
+        auth=f"{USER}:{PASSWORD},binh:mật khẩu khác",
+        session_idle_minutes=30,
+        session_max_hours=2,
+    )
+    monkeypatch.setattr(assistant, "settings", settings)
+    return create_server(assistant, clock=clock)
+
+
+def visitor(app, address: str = "203.0.113.7"):
+    from fastapi.testclient import TestClient
+
+    return TestClient(app, follow_redirects=False, client=(address, 50000))
+
+
+def log_in(client, user: str = USER, password: str = PASSWORD, headers=ORIGIN):
+    return client.post("/dang-nhap", data={"username": user, "password": password}, headers=headers)
+
+
+def refusal(response) -> str:
+    """The one line the login form shows."""
+    import re
+
+    return re.search(r'<p class="error" role="alert">([^<]*)</p>', response.text).group(1)
+
+
+def test_wrong_passwords_meet_growing_delays_then_a_lockout(login_app, clock):
+    client = visitor(login_app)
+    waits = []
+    for _ in range(10):
+        response = log_in(client, password="sai")
+        while response.status_code == 429:
+            # Refused before the password is looked at: even the right one is refused now.
+            assert log_in(client).status_code == 429
+            wait = int(response.headers["retry-after"])
+            waits.append(wait)
+            clock.advance(wait)
+            response = log_in(client, password="sai")
+        assert response.status_code == 401
+        assert refusal(response) == "Sai tên đăng nhập hoặc mật khẩu."
+    assert waits == [1, 2, 4, 8, 16, 32, 60]
+    locked = log_in(client)
+    assert (locked.status_code, locked.headers["retry-after"]) == (429, "900")
+    assert refusal(locked) == "Đăng nhập sai nhiều lần; hãy thử lại sau 15 phút."
+    assert SESSION_COOKIE not in locked.cookies
+    clock.advance(899)
+    assert log_in(client).status_code == 429
+    clock.advance(1)
+    assert log_in(client).status_code == 303
+
+
+def test_an_account_is_throttled_across_clients_and_a_client_across_accounts(login_app, clock):
+    for n in range(3):
+        assert log_in(visitor(login_app, f"198.51.100.{n}"), password="sai").status_code == 401
+    # A fourth address guessing the same account waits; another account is not held up.
+    response = log_in(visitor(login_app, "198.51.100.9"))
+    assert (response.status_code, refusal(response)) == (
+        429,
+        "Đăng nhập sai nhiều lần; hãy thử lại sau 1 giây.",
+    )
+    assert log_in(visitor(login_app, "198.51.100.9"), "binh", "mật khẩu khác").status_code == 303
+    # One address trying many accounts waits too.
+    sprayer = visitor(login_app, "192.0.2.1")
+    for name in ("chi", "dung", "em"):
+        assert log_in(sprayer, name, "sai").status_code == 401
+    assert log_in(sprayer, "binh", "mật khẩu khác").status_code == 429
+    clock.advance(1)
+    assert log_in(visitor(login_app, "198.51.100.9")).status_code == 303
+    assert log_in(sprayer, "binh", "mật khẩu khác").status_code == 303
+
+
+def test_a_login_posted_from_another_site_is_refused(login_app):
+    client = visitor(login_app)
+    for headers in (
+        {"Origin": "http://evil.example"},
+        {"Origin": "null"},
+        {"Origin": "http://testserver.evil.example"},
+        {"Referer": "http://evil.example/form.html"},
+        {},
+    ):
+        response = log_in(client, headers=headers)
+        assert response.status_code == 403, headers
+        assert refusal(response) == "Biểu mẫu đăng nhập phải được gửi từ chính trang này."
+        assert SESSION_COOKIE not in response.cookies
+    assert log_in(client, headers={"Referer": "http://testserver/dang-nhap"}).status_code == 303
+
+
+def test_sessions_expire_when_idle_and_at_their_maximum_age(login_app, clock):
+    client = visitor(login_app)
+    assert log_in(client).status_code == 303
+    for _ in range(3):
+        clock.advance(29 * 60)  # used every 29 minutes: alive
+        assert client.get("/config").status_code == 200
+    clock.advance(30 * 60)  # 30 minutes without a request
+    assert client.get("/config").status_code == 401
+    assert client.get("/").headers["location"] == "/dang-nhap"
+    assert len(login_app.state.sessions) == 0
+
+    assert log_in(client).status_code == 303
+    for _ in range(5):
+        clock.advance(20 * 60)
+        assert client.get("/config").status_code == 200
+    clock.advance(20 * 60)  # 2 hours after the login, used all along
+    assert client.get("/config").status_code == 401
+
+
+def test_expired_sessions_are_cleaned_up_and_logins_do_not_pile_up(login_app, clock):
+    sessions = login_app.state.sessions
+    for _ in range(50):
+        assert log_in(visitor(login_app)).status_code == 303
+    # One user's oldest sessions give way beyond 20.
+    assert len(sessions) == 20
+    assert log_in(visitor(login_app), "binh", "mật khẩu khác").status_code == 303
+    assert len(sessions) == 21
+    clock.advance(31 * 60)
+    # Nobody comes back: the next login sweeps all 21 away.
+    assert log_in(visitor(login_app)).status_code == 303
+    assert len(sessions) == 1
+
+
+GRADIO_ROUTES = [
+    ("POST", "/gradio_api/cancel"),
+    ("POST", "/gradio_api/reset"),
+    ("GET", "/openapi.json"),
+    ("GET", "/docs"),
+    ("GET", "/gradio_api/openapi.json"),
+    ("GET", "/gradio_api/info"),
+    ("GET", "/config"),
+    ("GET", "/gradio_api/file=/etc/hostname"),
+    ("POST", "/gradio_api/upload"),
+    ("POST", "/gradio_api/queue/join"),
+    ("GET", "/gradio_api/queue/data?session_hash=abc"),
+    ("POST", "/gradio_api/call/ask"),
+    ("GET", "/gradio_api/heartbeat/abc"),
+    ("GET", "/gradio_api/upload_progress?upload_id=abc"),
+    ("GET", "/gradio_api/startup-events"),
+    ("GET", "/theme.css"),
+    ("GET", "/manifest.json"),
+    ("GET", "/gradio_api/app_id"),
+]
+
+
+def test_every_gradio_route_needs_a_login(login_app):
+    client = visitor(login_app)
+    for method, path in GRADIO_ROUTES:
+        response = client.request(method, path)
+        assert response.status_code == 401, path
+        assert response.json() == {"detail": "Cần đăng nhập (hoặc phiên đăng nhập đã hết hạn)."}
+
+
+def test_a_logged_in_visitor_reaches_the_page_and_its_api(login_app):
+    client = visitor(login_app)
+    assert client.get("/").headers["location"] == "/dang-nhap"
+    assert log_in(client).status_code == 303
+    assert client.get("/").status_code == 200
+    assert client.get("/config").status_code == 200
+    assert client.get("/gradio_api/info").status_code == 200
+    client.get("/dang-xuat")
+    assert client.get("/config").status_code == 401
