@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from rag.phrases import HOW, WHAT, WHY
 from rag.question import asked_unit, date_grain, question_kind, terms
 from rag.scoring import logistic
 from rag.text import canonical, fold, has_diacritics
@@ -65,22 +66,14 @@ def tagged(sentence: str) -> tuple[Word, ...]:
     return tuple(words)
 
 
-# Questions of these kinds want a reason or a means: a clause, not a noun phrase.
-_WHY = re.compile(r"\b(vì sao|tại sao|vì lý do gì|lý do|nguyên nhân|để làm gì|mục đích)\b")
-_HOW = re.compile(r"\b(như thế nào|bằng cách nào|thế nào|ra sao|làm sao|bằng gì)\b")
-_WHAT = re.compile(r"\b(là gì|gì|cái nào|điều nào|loại nào|nào)\b")
-
-
 def wh_kind(question: str) -> str:
     """The kind of span that answers: question_kind's typed kinds, else 'reason', 'manner',
-    'what' or 'other'."""
+    'what' or 'other' (the question words of rag.phrases, with or without diacritics)."""
     typed = question_kind(question)
     if typed:
         return typed
-    q = canonical(question)
-    diacritics = has_diacritics(question)
-    for kind, pattern in (("reason", _WHY), ("manner", _HOW), ("what", _WHAT)):
-        if (pattern if diacritics else re.compile(fold(pattern.pattern))).search(q):
+    for kind, phrases in (("reason", WHY), ("manner", HOW), ("what", WHAT)):
+        if phrases.search(question):
             return kind
     return "other"
 

@@ -13,6 +13,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from rag.phrases import E, W, form
+from rag.phrases import Phrases as _Phrases
 from rag.text import canonical, fold, has_diacritics, is_vietnamese_syllable, nfc
 
 GREETING, THANKS, HELP = "greeting", "thanks", "help"
@@ -86,39 +88,9 @@ def language_score(text: str) -> LanguageScore:
 # --- phrases ---------------------------------------------------------------------------------
 
 
-class _Phrases:
-    """One regex written with diacritics, matched on the canonical message, or on its folded
-    form when the message was typed without marks."""
-
-    def __init__(self, pattern: str):
-        self.marked = re.compile(pattern)
-        self.folded = re.compile(fold(pattern))
-
-    def pick(self, text: str) -> re.Pattern[str]:
-        return self.marked if has_diacritics(text) else self.folded
-
-    def search(self, text: str) -> re.Match[str] | None:
-        return self.pick(text).search(_form(text))
-
-    def sub(self, text: str) -> str:
-        """`text` as typed (NFC), with every match replaced by a space."""
-        original = nfc(text)
-        form = _form(original)
-        if len(form) != len(original):  # a rare letter whose lowercase is longer
-            original = form
-        out, at = [], 0
-        for m in self.pick(original).finditer(form):
-            out += [original[at : m.start()], " "]
-            at = m.end()
-        return "".join(out) + original[at:]
-
-
-def _form(text: str) -> str:
-    return canonical(text) if has_diacritics(text) else text.lower()
-
-
-_W = r"(?<!\w)"  # a phrase starts at a word boundary (\b treats marks unevenly)
-_E = r"(?!\w)"
+# One phrase matcher with or without diacritics, and its word boundaries (rag.phrases).
+_form = form
+_W, _E = W, E
 
 _GREETING = _Phrases(
     rf"{_W}(?:xin chào|chào|hello|hi|hey|alo|good (?:morning|afternoon|evening))"
@@ -275,8 +247,8 @@ def _small_talk(message: str) -> str | None:
 def _mentions_document(message: str) -> bool:
     original = nfc(message)
     form = _form(original)
-    for m in _DOC.pick(original).finditer(form):
-        if m.group() not in ("bài", "bai") or _BARE_BAI.pick(original).match(form, m.start()):
+    for m in _DOC.pick(original)[0].finditer(form):
+        if m.group() not in ("bài", "bai") or _BARE_BAI.pick(original)[0].match(form, m.start()):
             return True
         rest = original[m.end() :].lstrip() if len(form) == len(original) else ""
         if rest[:1].isupper():  # a title typed without quotes

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 
+from rag.phrases import Phrases
 from rag.text import canonical, fold, has_diacritics, word_tokens
 
 # Function words of questions: they say what is asked, not what about.
@@ -40,29 +41,23 @@ def terms(text: str, folded: bool) -> list[str]:
     return [t for t in tokens if t not in stop]
 
 
-_ASKS = (  # (kind, pattern on the canonical lowercase question); first match wins
+_ASKS = (  # (kind, phrases of the question); first match wins
     (
         "date",
-        re.compile(
+        Phrases(
             r"\b(khi nào|bao giờ|lúc nào|ngày nào|năm nào|tháng nào|thời gian nào|"
             r"thời điểm nào|ngày bao nhiêu|năm bao nhiêu)\b"
         ),
     ),
-    ("number", re.compile(r"\b(bao nhiêu|mấy|số lượng|tỷ lệ|tỉ lệ)\b")),
-    ("person", re.compile(r"(^|\s)(ai|người nào|đồng chí nào|ông nào|bà nào|những ai)(\s|\?|$)")),
-    ("place", re.compile(r"\b(ở đâu|tại đâu|nơi nào|chỗ nào|địa điểm nào|đâu)\b")),
+    ("number", Phrases(r"\b(bao nhiêu|mấy|số lượng|tỷ lệ|tỉ lệ)\b")),
+    ("person", Phrases(r"(^|\s)(ai|người nào|đồng chí nào|ông nào|bà nào|những ai)(\s|\?|$)")),
+    ("place", Phrases(r"\b(ở đâu|tại đâu|nơi nào|chỗ nào|địa điểm nào|đâu)\b")),
 )
-_ASKS_FOLDED = tuple((kind, re.compile(fold(p.pattern))) for kind, p in _ASKS)
 
 
 def question_kind(question: str) -> str | None:
     """'date', 'number', 'person', 'place' or None: what kind of span answers it."""
-    q = canonical(question)
-    asks = _ASKS if has_diacritics(question) else _ASKS_FOLDED
-    for kind, pattern in asks:
-        if pattern.search(q):
-            return kind
-    return None
+    return next((kind for kind, asks in _ASKS if asks.search(question)), None)
 
 
 # Words that can follow "bao nhiêu" without naming what is counted ("tăng bao nhiêu so với").

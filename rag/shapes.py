@@ -16,12 +16,16 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from rag import phrases
 from rag.errors import one_line
 from rag.extractive import ABSTAIN_THRESHOLD, SUPPORT_WORDS, answered, excerpt, support
+from rag.phrases import E as _E
+from rag.phrases import Phrases as _Phrases
+from rag.phrases import W as _W
 from rag.question import numbers_agree, question_kind, terms
 from rag.scoring import Overlap, flat_idf
 from rag.sentences import Sentence, candidate_sentences
-from rag.text import canonical, fold, has_diacritics, word_tokens
+from rag.text import fold, word_tokens
 from rag.types import Answer, Citation, Hit
 
 WHY, HOW, LIST, YES_NO = "why", "how", "list", "yes_no"
@@ -43,48 +47,9 @@ MAX_ITEM_WORDS = 15  # longer comma-separated pieces are clauses of a sentence, 
 Similarity = Callable[[str, list[str]], list[float]]
 
 
-class _Phrases:
-    """A regex written with diacritics, matched on the canonical question, or its folded form
-    on a question typed without marks."""
-
-    def __init__(self, pattern: str):
-        self.marked = re.compile(pattern)
-        self.folded = re.compile(fold(pattern))
-
-    def pick(self, text: str) -> tuple[re.Pattern[str], str]:
-        if has_diacritics(text):
-            return self.marked, canonical(text)
-        return self.folded, text.lower()
-
-    def search(self, text: str) -> re.Match[str] | None:
-        pattern, form = self.pick(text)
-        return pattern.search(form)
-
-    def sub(self, text: str) -> str:
-        pattern, form = self.pick(text)
-        return pattern.sub(" ", form)
-
-
-_W, _E = r"(?<!\w)", r"(?!\w)"
-_WHY = _Phrases(rf"{_W}(?:vì sao|tại sao|do đâu|vì đâu|lý do|lí do|nguyên nhân|vì lẽ gì){_E}")
-_HOW = _Phrases(
-    rf"{_W}(?:như thế nào|thế nào|bằng cách nào|làm thế nào|làm sao|bằng cách gì"
-    rf"|bằng những cách nào|theo cách nào|ra sao){_E}"
-)
-_LIST = _Phrases(
-    rf"{_W}(?:(?:những|các)\s+(?:\w+\s+){{1,4}}?nào|gồm những gì|gồm những ai|bao gồm những gì"
-    rf"|gồm gì|những gì|liệt kê|kể tên(?! một{_E})){_E}"
-)
-_YES_NO = _Phrases(
-    rf"{_W}(?:có phải|phải không|đúng không|phải chăng|(?:có|đã|được|bị)\s(?:.+\s)?(?:không|chưa)"
-    rf"\s*[?.!]*\s*$){_E}"
-)
-# The words that only ask (removed before scoring, so they do not count as missing).
-_ASKING = _Phrases(
-    rf"{_W}(?:vì sao|tại sao|do đâu|vì đâu|lý do|lí do|nguyên nhân|như thế nào|thế nào"
-    rf"|bằng cách nào|làm thế nào|làm sao|ra sao|gồm những gì|bao gồm|gồm|những gì|liệt kê"
-    rf"|kể tên|có phải|phải không|đúng không|phải chăng|không\s*[?.!]*\s*$|chưa\s*[?.!]*\s*$){_E}"
-)
+# The question words (one list for every answerer: rag.phrases).
+_WHY, _HOW, _LIST, _YES_NO = phrases.WHY, phrases.HOW, phrases.LIST, phrases.YES_NO
+_ASKING = phrases.ASKING
 
 
 def shape_of(question: str) -> str | None:
