@@ -9,22 +9,65 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import re
 import signal
 import sys
 import threading
 import warnings
 from pathlib import Path
+from typing import NoReturn
 
 from rag.config import RETRIEVAL_MODES, Settings
 from rag.errors import ConfigError, UsageError, one_line
 from rag.progress import progress_bars
 
+# As RAG_TOP_K: more passages than an answer can cite only slows the answer.
+MAX_K = 50
+
+# argparse's own messages (Python 3.11), in Vietnamese; the values it quotes stay as typed.
+_ARGPARSE_MESSAGES = (
+    (re.compile(r"^argument ([^:]+): "), r"\1: "),
+    (re.compile(r"the following arguments are required: "), "thiếu "),
+    (re.compile(r"unrecognized arguments: "), "không hiểu đối số: "),
+    (re.compile(r"invalid choice: (.*) \(choose from (.*)\)"), r"không có \1 (chọn \2)"),
+    (re.compile(r"expected one argument"), "cần một giá trị"),
+    (re.compile(r"ambiguous option: (\S+) could match (.*)"), r"\1 có thể là \2"),
+)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse whose errors are the CLI's: one Vietnamese line on stderr, exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        for pattern, vietnamese in _ARGPARSE_MESSAGES:
+            message = pattern.sub(vietnamese, message)
+        print(f"Lỗi: {one_line(message)} (xem {self.prog} -h)", file=sys.stderr)
+        raise SystemExit(2)
+
+
+def _top_k(value: str) -> int:
+    try:
+        k = int(value)
+    except ValueError:
+        k = 0
+    if not 1 <= k <= MAX_K:
+        raise argparse.ArgumentTypeError(
+            f"cần một số nguyên từ 1 đến {MAX_K}, không phải {value!r}"
+        )
+    return k
+
+
+def _mode(value: str) -> str:
+    if value not in RETRIEVAL_MODES:
+        raise argparse.ArgumentTypeError(
+            f"chọn một trong {', '.join(RETRIEVAL_MODES)}, không phải {value!r}"
+        )
+    return value
+
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m rag", description="Hỏi đáp tài liệu tiếng Việt có trích dẫn."
-    )
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = _Parser(prog="python -m rag", description="Hỏi đáp tài liệu tiếng Việt có trích dẫn.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="lệnh")
 
     ingest = sub.add_parser("ingest", help="nạp một thư mục (mặc định RAG_CORPUS_DIR) vào chỉ mục")
     ingest.add_argument("path", nargs="?", help="thư mục hoặc tệp")
@@ -41,9 +84,13 @@ def _parser() -> argparse.ArgumentParser:
 
     for name, text in (("search", "tìm các đoạn liên quan"), ("ask", "hỏi và nhận câu trả lời")):
         cmd = sub.add_parser(name, help=text)
-        cmd.add_argument("question")
-        cmd.add_argument("-k", type=int, default=None, help="số đoạn (mặc định RAG_TOP_K)")
-        cmd.add_argument("--mode", choices=RETRIEVAL_MODES, default=None)
+        cmd.add_argument("question", metavar="câu-hỏi")
+        cmd.add_argument(
+            "-k", type=_top_k, default=None, help=f"số đoạn, 1-{MAX_K} (mặc định RAG_TOP_K)"
+        )
+        cmd.add_argument(
+            "--mode", type=_mode, default=None, help=f"chế độ tìm: {', '.join(RETRIEVAL_MODES)}"
+        )
         cmd.add_argument("--doc", action="append", default=None, help="chỉ tìm trong doc_id này")
         cmd.add_argument("--outlet", default=None, help="chỉ tìm bài của cơ quan báo này")
         cmd.add_argument(
@@ -67,6 +114,23 @@ def _filters(args):
         return Filters.of(args.date_from, args.date_to, args.outlet, args.doc)
     except DateError as exc:
         raise UsageError(str(exc)) from None
+
+
+def _check_filters(assistant, filters) -> None:
+    """A document or outlet the index does not hold is a typo, not a search with no result."""
+    if filters is None:
+        return
+    documents = assistant.documents()
+    known = {d.doc_id for d in documents}
+    unknown = [d for d in filters.doc_ids or () if d not in known]
+    if unknown:
+        raise UsageError(f"--doc: không có tài liệu {unknown[0]!r} trong chỉ mục")
+    outlets = sorted({d.outlet for d in documents if d.outlet})
+    if filters.outlet is not None and filters.outlet not in outlets:
+        shown = ", ".join(outlets[:5]) + (", …" if len(outlets) > 5 else "")
+        raise UsageError(
+            f"--outlet: không có nguồn {filters.outlet!r} trong chỉ mục (có: {shown or 'không nguồn nào'})"
+        )
 
 
 def _print_json(payload) -> None:
@@ -140,7 +204,9 @@ def cmd_search(args, settings: Settings) -> int:
 
     question = check_query(args.question)
     filters = _filters(args)
-    hits = _indexed_assistant(settings).search(question, k=args.k, mode=args.mode, filters=filters)
+    assistant = _indexed_assistant(settings)
+    _check_filters(assistant, filters)
+    hits = assistant.search(question, k=args.k, mode=args.mode, filters=filters)
     if args.json:
         _print_json(
             [
@@ -177,6 +243,7 @@ def cmd_ask(args, settings: Settings) -> int:
     question = check_query(args.question)
     filters = _filters(args)
     assistant = _indexed_assistant(settings)
+    _check_filters(assistant, filters)
     answer = None
     for event in assistant.stream(question, k=args.k, mode=args.mode, filters=filters):
         if isinstance(event, Reset):

@@ -14,6 +14,8 @@ from tests.conftest import REPO
 
 QUESTION = "Ai là Trưởng Ban chỉ đạo Chương trình số 06-Ctr/ĐUK?"
 MARKERS_ONLY = "Câu hỏi chỉ có dấu câu hoặc số trích dẫn như [1]: hãy hỏi lại bằng lời."
+K_RANGE = "cần một số nguyên từ 1 đến 50"
+SEARCH_HELP = "(xem python -m rag search -h)"
 
 
 @pytest.fixture
@@ -136,6 +138,30 @@ def test_info_reports_the_bundled_fallback_in_one_warning(run):
             ("search", b"Ai l\xe0 Tr\xffu?"),
             "Lỗi: Câu hỏi có byte không phải UTF-8: hãy gõ lại câu hỏi.",
         ),
+        (
+            ("search", "Lê Minh Đức", "-k", "-3"),
+            f"Lỗi: -k: {K_RANGE}, không phải '-3' {SEARCH_HELP}",
+        ),
+        (("search", "Lê Minh Đức", "-k", "0"), f"Lỗi: -k: {K_RANGE}, không phải '0' {SEARCH_HELP}"),
+        (
+            ("search", "Lê Minh Đức", "-k", "51"),
+            f"Lỗi: -k: {K_RANGE}, không phải '51' {SEARCH_HELP}",
+        ),
+        (
+            ("ask", "Lê Minh Đức", "-k", "abc"),
+            f"Lỗi: -k: {K_RANGE}, không phải 'abc' (xem python -m rag ask -h)",
+        ),
+        (
+            ("search", "Lê Minh Đức", "--mode", "vector"),
+            "Lỗi: --mode: chọn một trong hybrid, dense, lexical, không phải 'vector' "
+            + SEARCH_HELP,
+        ),
+        (("search",), f"Lỗi: thiếu câu-hỏi {SEARCH_HELP}"),
+        (
+            ("tim", "Lê Minh Đức"),
+            "Lỗi: lệnh: không có 'tim' (chọn 'ingest', 'remove', 'search', 'ask', 'info') "
+            "(xem python -m rag -h)",
+        ),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(run, args, message):
@@ -157,6 +183,35 @@ def test_bad_files_are_named_and_nothing_indexed_is_lost(run, tmp_path):
     ]
     info = json.loads(run("info", "--json").stdout)
     assert (info["documents"], info["chunks"] > 0) == (5, True)
+
+
+@pytest.mark.slow
+def test_a_document_or_outlet_the_index_lacks_is_one_line_and_exit_2(run):
+    assert run("ingest").returncode == 0
+    outlets = sorted({d.get("outlet") for d in _documents(run) if d.get("outlet")})
+    doc = run("search", "Lê Minh Đức", "--doc", "khong-co.txt")
+    outlet = run("ask", "Lê Minh Đức", "--outlet", "Báo Không Có")
+    assert (doc.returncode, doc.stdout) == (2, "")
+    assert doc.stderr == "Lỗi: --doc: không có tài liệu 'khong-co.txt' trong chỉ mục\n"
+    assert (outlet.returncode, outlet.stdout) == (2, "")
+    assert outlet.stderr == (
+        f"Lỗi: --outlet: không có nguồn 'Báo Không Có' trong chỉ mục (có: {', '.join(outlets)})\n"
+    )
+    # A real outlet still filters: every hit is one of its articles.
+    kept = run("search", "Chương trình", "--outlet", outlets[0], "-k", "3", "--json")
+    assert kept.returncode == 0
+    of_outlet = {d["doc_id"] for d in _documents(run) if d.get("outlet") == outlets[0]}
+    hits = json.loads(kept.stdout)
+    assert len(hits) == 3 and {h["doc_id"] for h in hits} <= of_outlet
+
+
+def _documents(run) -> list[dict]:
+    """The indexed documents' records, read the way the page reads them."""
+    listing = run.python(
+        "import json; from rag import Assistant; "
+        "print(json.dumps([d.__dict__ for d in Assistant.from_settings().documents()]))"
+    )
+    return json.loads(listing.stdout)
 
 
 def test_dates_in_the_page_forms_become_one_filter():
