@@ -16,8 +16,8 @@ import hashlib
 import os
 import pickle
 import shutil
-import threading
-import time
+import subprocess
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -195,9 +195,11 @@ class Tokenizing:
     """`index_tokens` of many texts, in order: in worker processes when there is enough text to
     repay starting them, else in this process.
 
-    Each worker gets its whole share of texts when it starts and writes its tokens to a file in
-    a scratch folder under RAG_DATA_DIR (removed by the next sync if this process is killed);
-    a worker whose parent dies exits at once instead of tokenizing for nobody.
+    Each worker reads its share of texts from a file in a scratch folder under RAG_DATA_DIR and
+    writes its tokens to another (the folder is removed by the next sync if this process is
+    killed). Its lifeline is its standard input, a pipe whose other end only this process
+    holds: the kernel closes it when this process dies, however it dies, and the worker exits
+    at once, watching it before it imports anything slow.
     """
 
     # About five seconds of pyvi on one core; below it, starting workers costs more than it saves.
@@ -205,26 +207,25 @@ class Tokenizing:
 
     def __init__(self, texts: list[str], scratch_root: Path):
         self.texts = texts
-        self._workers: list[tuple[object, Path]] = []
+        self._workers: list[tuple[subprocess.Popen, Path]] = []
         self._scratch: str | None = None
         n = os.cpu_count() or 1
         if n > 1 and sum(map(len, texts)) >= self.PARALLEL_MIN_CHARS:
-            import multiprocessing
             import tempfile
 
-            # spawn, not fork: this process may hold Chroma's and torch's threads.
-            context = multiprocessing.get_context("spawn")
             scratch_root.mkdir(parents=True, exist_ok=True)
             self._scratch = tempfile.mkdtemp(prefix="rag-tokens-", dir=scratch_root)
             step = -(-len(texts) // n)
+            # Where `rag` is imported from here: the worker imports the same code.
+            home = str(Path(__file__).resolve().parent.parent)
             for i in range(0, len(texts), step):
-                out = Path(self._scratch) / f"{i}.pkl"
-                worker = context.Process(
-                    target=_tokenize_to_file,
-                    args=(texts[i : i + step], str(out), os.getpid()),
-                    daemon=True,
+                share, out = Path(self._scratch) / f"{i}.in", Path(self._scratch) / f"{i}.pkl"
+                with open(share, "wb") as f:
+                    pickle.dump(texts[i : i + step], f, protocol=5)
+                worker = subprocess.Popen(
+                    [sys.executable, "-c", _WORKER, home, str(share), str(out)],
+                    stdin=subprocess.PIPE,
                 )
-                worker.start()
                 self._workers.append((worker, out))
 
     def result(self, progress: Progress) -> Tokens:
@@ -233,11 +234,9 @@ class Tokenizing:
         tokens: Tokens = []
         if self._workers:
             for worker, out in self._workers:
-                worker.join()
-                if worker.exitcode != 0:
-                    raise StoreError(
-                        f"Tách từ thất bại (tiến trình con thoát mã {worker.exitcode})."
-                    )
+                code = worker.wait()
+                if code != 0:
+                    raise StoreError(f"Tách từ thất bại (tiến trình con thoát mã {code}).")
                 with open(out, "rb") as f:
                     tokens.extend(pickle.load(f))
                 progress("tokenize", len(tokens), total)
@@ -250,26 +249,34 @@ class Tokenizing:
 
     def close(self) -> None:
         for worker, _ in self._workers:
-            if worker.is_alive():
-                worker.terminate()
-            worker.join()
+            if worker.poll() is None:
+                worker.kill()
+            worker.wait()
+            worker.stdin.close()
         self._workers = []
         if self._scratch:
             shutil.rmtree(self._scratch, ignore_errors=True)
             self._scratch = None
 
 
-def _tokenize_to_file(texts: list[str], out: str, parent: int) -> None:
-    threading.Thread(target=_exit_when_orphaned, args=(parent,), daemon=True).start()
+# A worker's program. Its first lines watch the lifeline: the end of its standard input means
+# that the process which started it has gone (killed, perhaps, with SIGKILL). The raw file
+# descriptor, not sys.stdin: a daemon thread inside sys.stdin's lock aborts the interpreter's exit.
+_WORKER = """
+import os, sys, threading
+threading.Thread(target=lambda: (os.read(0, 1), os._exit(1)), daemon=True).start()
+sys.path.insert(0, sys.argv[1])
+from rag.sync import tokenize_file
+tokenize_file(sys.argv[2], sys.argv[3])
+"""
+
+
+def tokenize_file(share: str, out: str) -> None:
+    """A worker's job: `index_tokens` of each text pickled in `share`, pickled into `out`."""
+    with open(share, "rb") as f:
+        texts = pickle.load(f)
     with open(out, "wb") as f:
         pickle.dump([index_tokens(t) for t in texts], f, protocol=5)
-
-
-def _exit_when_orphaned(parent: int) -> None:
-    """A SIGKILLed parent cannot stop its workers; they notice being re-parented instead."""
-    while os.getppid() == parent:
-        time.sleep(0.5)
-    os._exit(1)
 
 
 def file_hash(path: Path) -> str:
