@@ -25,12 +25,13 @@ from uuid import uuid4
 import gradio as gr
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from gradio.exceptions import ComponentProcessingError
 from gradio.utils import get_upload_folder
 from gradio_client.utils import traverse
 
 from rag import ui
 from rag.assistant import Assistant, Delta, Draft, Reset
-from rag.config import Settings
+from rag.config import RETRIEVAL_MODES, Settings
 from rag.errors import ConfigError, DocumentError, QueryError, StoreError
 from rag.feedback import MAX_FEEDBACK_BYTES, record_vote
 from rag.reader import reader_for
@@ -86,12 +87,13 @@ class ChatPage:
         link its citations and fill the sources."""
         chat, turns = list(chat or []), list(turns or [])
         try:
+            question, mode, k = _ask_options(question, mode, k)
             filters = ui.parse_filters(date_from, date_to, outlet)
             events = self.assistant.stream(
-                question or "",
+                question,
                 [(t.question, t.answer.text) for t in turns],
-                k=int(k) if k else None,
-                mode=mode or None,
+                k=k,
+                mode=mode,
                 filters=filters,
             )
             first = next(events)  # the question is checked before anything streams
@@ -200,6 +202,35 @@ class ChatPage:
         return (message, self.status(), *self.library())
 
 
+MAX_K = 50  # as the CLI's -k; the page's slider stops at 20
+
+
+def _ask_options(question, mode, k) -> tuple[str, str | None, int | None]:
+    """The question, retrieval mode and number of passages of an /ask call as the assistant
+    takes them; QueryError in one line for a value of the wrong kind (the page's own controls
+    never send one, a client of its API may send anything)."""
+    if question is not None and not isinstance(question, str):
+        raise QueryError("Câu hỏi phải là văn bản.")
+    if mode not in (None, "", *RETRIEVAL_MODES):
+        names = ", ".join(ui.RETRIEVAL_LABELS.values())
+        raise QueryError(f"Chế độ truy hồi không hợp lệ: {mode!r:.40} (chọn {names}).")
+    return question or "", mode or None, _top_k(k)
+
+
+def _top_k(k) -> int | None:
+    if k is None or k == "":
+        return None
+    try:
+        number = math.nan if isinstance(k, bool) else float(k)
+    except (TypeError, ValueError):
+        number = math.nan
+    if not (number.is_integer() and 1 <= number <= MAX_K):
+        raise QueryError(
+            f"Số đoạn văn dùng không hợp lệ: {k!r:.40} (cần số nguyên từ 1 đến {MAX_K})."
+        )
+    return int(number)
+
+
 def _chain(first, rest):
     yield first
     yield from rest
@@ -214,18 +245,46 @@ CONCURRENT_CHATS = 8
 
 
 class Page(gr.Blocks):
-    """`gr.Blocks` that takes a file in an event's input only when Gradio received it: a
-    regular file in its upload folder, reached without a link. A client names an uploaded file
-    by path, and Gradio would otherwise copy whatever path (or URL) it is given into its cache
-    before the handler runs: its own check is off in an app mounted on FastAPI, and never
-    covers URLs. Every event of the page goes through here, whichever component carries the
-    file (the upload box, a message in the chat history)."""
+    """`gr.Blocks` that checks what a client sends before Gradio hands it to a handler; every
+    event of the page goes through here.
+
+    A file is taken only when Gradio received it: a regular file in its upload folder, reached
+    without a link. A client names an uploaded file by path, and Gradio would otherwise copy
+    whatever path (or URL) it is given into its cache before the handler runs: its own check
+    is off in an app mounted on FastAPI, and never covers URLs. That holds whichever component
+    carries the file (the upload box, a message in the chat history).
+
+    A value a component cannot take (k="abc" for the slider, a mode not among the choices) is
+    one Vietnamese line naming the field, not Gradio's English message or a bare error."""
 
     async def preprocess_data(self, block_fn, inputs, state, explicit_call=False):
         if not explicit_call:  # a call from Python code, not from a client
             for value in inputs:
                 traverse(value, _received, _names_a_file)
-        return await super().preprocess_data(block_fn, inputs, state, explicit_call)
+        try:
+            return await super().preprocess_data(block_fn, inputs, state, explicit_call)
+        except (ComponentProcessingError, gr.Error):
+            raise gr.Error(
+                _bad_input(block_fn.inputs, inputs), title="Lỗi", print_exception=False
+            ) from None
+
+
+def _bad_input(blocks, values) -> str:
+    """'Số đoạn văn dùng không hợp lệ: 'abc'.': the first value its component refuses."""
+    for block, value in zip(blocks, values, strict=False):
+        if getattr(block, "stateful", False):
+            continue
+        try:
+            model = getattr(block, "data_model", None)
+            block.preprocess(
+                value
+                if model is None
+                else model.model_validate(value, context={"validate_meta": True})
+            )
+        except Exception:  # noqa: BLE001 - any refusal names the field
+            label = getattr(block, "label", None) or "Một ô nhập"
+            return f"{label} không hợp lệ: {value!r:.40}."
+    return "Dữ liệu gửi lên không hợp lệ."
 
 
 def _names_a_file(value) -> bool:

@@ -272,7 +272,7 @@ def test_status_is_one_plain_line_with_details_on_demand():
         "<li>Câu trả lời: trích nguyên văn câu trong tài liệu (không dùng mô hình ngôn ngữ)</li>"
         "<li>Mô hình nhúng: hashing (dự phòng ngoại tuyến: không tải được "
         "intfloat/multilingual-e5-base)</li>"
-        "<li>Chế độ truy hồi: kết hợp (hybrid)</li>"
+        "<li>Chế độ truy hồi: kết hợp từ khoá và ngữ nghĩa</li>"
         "<li>Chỉ mục: 5 tài liệu, 50 đoạn</li></ul></details>"
     )
 
@@ -291,7 +291,7 @@ def test_status_says_an_llm_answers_and_that_vectors_or_the_corpus_are_still_loa
         'ngôn ngữ · 5 tài liệu · <span class="busy">đang tạo vector</span></summary><ul>'
         "<li>Câu trả lời: mô hình ngôn ngữ qwen2.5-7b-instruct, kèm trích dẫn đã kiểm tra</li>"
         "<li>Mô hình nhúng: intfloat/multilingual-e5-base</li>"
-        "<li>Chế độ truy hồi: kết hợp (hybrid)</li>"
+        "<li>Chế độ truy hồi: kết hợp từ khoá và ngữ nghĩa</li>"
         "<li>Chỉ mục: 5 tài liệu, 50 đoạn</li>"
         "<li>30 đoạn chưa có vector: trong lúc chờ, các đoạn đó được tìm theo từ khoá</li>"
         "</ul></details>"

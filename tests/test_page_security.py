@@ -392,3 +392,61 @@ def test_a_logged_in_visitor_reaches_the_page_and_its_api(login_app):
     assert client.get("/gradio_api/info").status_code == 200
     client.get("/dang-xuat")
     assert client.get("/config").status_code == 401
+
+
+# ---------------------------------------------------------------------------------------------
+# The page's API: values of the wrong kind
+
+QUESTION = "Ai là Trưởng Ban chỉ đạo Chương trình số 06-Ctr/ĐUK?"
+BAD_ASK_VALUES = [
+    # (question, mode, k, date_from, date_to, outlet) -> the notice
+    (
+        (QUESTION, "hybrid", "abc", "", "", ""),
+        "Số đoạn văn dùng không hợp lệ: &#x27;abc&#x27; (cần số nguyên từ 1 đến 50).",
+    ),
+    (
+        (QUESTION, "hybrid", 0, "", "", ""),
+        "Số đoạn văn dùng không hợp lệ: 0 (cần số nguyên từ 1 đến 50).",
+    ),
+    (
+        (QUESTION, "hybrid", 2.5, "", "", ""),
+        "Số đoạn văn dùng không hợp lệ: 2.5 (cần số nguyên từ 1 đến 50).",
+    ),
+    ((QUESTION, "hybrid", 5, "", "", 7), "Nguồn không hợp lệ: 7"),
+    ((QUESTION, "hybrid", 5, "", "", ["ĐBP"]), "Nguồn không hợp lệ: [&#x27;ĐBP&#x27;]"),
+    ((QUESTION, "hybrid", 5, 20230217, "", ""), "Từ ngày không hợp lệ: 20230217"),
+    (
+        (QUESTION, "mọi thứ", 5, "", "", ""),
+        "Chế độ truy hồi không hợp lệ: &#x27;mọi thứ&#x27; (chọn kết hợp từ khoá và ngữ "
+        "nghĩa, theo ngữ nghĩa, theo từ khoá).",
+    ),
+    ((["Ai?"], "hybrid", 5, "", "", ""), "Câu hỏi phải là văn bản."),
+]
+
+
+@pytest.mark.parametrize(("values", "notice"), BAD_ASK_VALUES)
+def test_ask_with_a_value_of_the_wrong_kind_is_one_vietnamese_line(assistant, values, notice):
+    question, mode, k, date_from, date_to, outlet = values
+    page = ChatPage(assistant)
+    updates = list(page.respond(question, [], [], mode, k, date_from, date_to, outlet))
+    [(chat, turns, _, shown, _)] = updates
+    assert (chat, turns, shown) == ([], [], f'<span class="error">{notice}</span>')
+
+
+@pytest.mark.slow
+def test_ask_over_http_with_values_of_the_wrong_kind_gets_one_vietnamese_line(served):
+    base, _ = served
+    # What a component refuses before the handler runs (Gradio's English otherwise, or a bare
+    # error): one line naming the field.
+    for k, mode, message in (
+        ("abc", "hybrid", "Số đoạn văn dùng không hợp lệ: 'abc'."),
+        (0, "hybrid", "Số đoạn văn dùng không hợp lệ: 0."),
+        (5, "mọi thứ", "Chế độ truy hồi không hợp lệ: 'mọi thứ'."),
+    ):
+        kind, error = call(base, "ask", [QUESTION, [], mode, k, "", "", ""])
+        assert (kind, error) == ("error", message)
+    # What the handler refuses: the notice line under the chat, the chat untouched.
+    kind, outputs = call(base, "ask", [QUESTION, [], "hybrid", 5, "", "", {"a": 1}])
+    chat, _turns, _sources, notice, _question = outputs
+    assert (kind, chat) == ("complete", [])
+    assert notice == '<span class="error">Nguồn không hợp lệ: {&#x27;a&#x27;: 1}</span>'

@@ -26,9 +26,9 @@ STAGES = {
     "bm25": "Dựng chỉ mục từ khoá",
 }
 RETRIEVAL_LABELS = {
-    "hybrid": "kết hợp (hybrid)",
-    "dense": "ngữ nghĩa (dense)",
-    "lexical": "từ khoá (lexical)",
+    "hybrid": "kết hợp từ khoá và ngữ nghĩa",
+    "dense": "theo ngữ nghĩa",
+    "lexical": "theo từ khoá",
 }
 
 
