@@ -145,7 +145,7 @@ def evaluate(args, settings: Settings, dataset: str, corpus: Path, questions) ->
     started = time.perf_counter()
     update, close = progress_bars(always=True)
     by_mode = {}
-    with isolated_assistant(settings, corpus, progress=update) as indexed:
+    with isolated_assistant(settings, corpus, progress=update, modes=modes) as indexed:
         close()
         assistant = indexed.assistant
         if not args.llm:
