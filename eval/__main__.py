@@ -202,11 +202,16 @@ def _reachable(settings: Settings) -> None:
         urllib.request.urlopen(url, timeout=10).close()
     except urllib.error.HTTPError:
         return  # it answers, if only to refuse this request
+    except TimeoutError:
+        return  # there, but busy: llama.cpp's server answers nothing while it writes a reply
+    except urllib.error.URLError as exc:
+        if not isinstance(exc.reason, TimeoutError):
+            raise ConnectionError(_UNREACHABLE.format(settings.llm_endpoint)) from None
     except (OSError, ValueError):
-        raise ConnectionError(
-            f"Không kết nối được LLM ở {settings.llm_endpoint}: chạy `make llm` trước "
-            "(hoặc đặt RAG_LLM_BASE_URL)."
-        ) from None
+        raise ConnectionError(_UNREACHABLE.format(settings.llm_endpoint)) from None
+
+
+_UNREACHABLE = "Không kết nối được LLM ở {}: chạy `make llm` trước (hoặc đặt RAG_LLM_BASE_URL)."
 
 
 def _judge(assistant, settings: Settings, by_mode: dict) -> None:

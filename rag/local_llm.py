@@ -195,6 +195,10 @@ def server_command(
         str(threads),
         "--n_ctx",
         str(context),
+        # Two questions at once queue; by default a new request cuts off the one being
+        # answered, which then ends without a finish reason (and falls back).
+        "--interrupt_requests",
+        "False",
     ]
 
 

@@ -8,6 +8,7 @@ import hashlib
 import json
 import re
 import shutil
+import socket
 import subprocess
 import time
 import unicodedata
@@ -592,6 +593,7 @@ def test_the_pinned_models_and_the_server_they_run_in():
         "--n_threads": "2",
         "--n_threads_batch": "2",
         "--n_ctx": "4096",
+        "--interrupt_requests": "False",
     }
 
 
@@ -601,11 +603,11 @@ LOCAL = f"http://127.0.0.1:{DEFAULT_PORT}/v1"
 
 
 def local_server() -> str:
-    """The local server's URL; skips the test when nothing answers there."""
+    """The local server's URL; skips the test when nothing listens there. (Whether it answers
+    is not asked first: llama.cpp's server answers nothing while it writes another reply.)"""
     try:
-        with urllib.request.urlopen(LOCAL + "/models", timeout=5) as response:
-            json.load(response)["data"][0]["id"]
-    except (OSError, ValueError, KeyError, IndexError):
+        socket.create_connection(("127.0.0.1", DEFAULT_PORT), timeout=2).close()
+    except OSError:
         pytest.skip(f"no local LLM server at {LOCAL}: start one with `make llm`")
     return LOCAL
 
