@@ -6,13 +6,16 @@ PY := $(VENV)/bin/python
 .PHONY: setup run test test-fast lint format ingest eval bench screenshot llm run-llm
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
+	@echo "Đang cài đặt thư viện vào $(VENV) (lần đầu mất vài phút)…"
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $@
+	@echo "Đã cài đặt xong."
 
 setup: $(VENV)/.installed
 
 run: setup
+	@echo "Đang mở trang hỏi đáp (lần đầu còn nạp kho tài liệu)…"
 	$(PY) app.py
 
 test: setup

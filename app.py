@@ -76,10 +76,20 @@ class ChatPage:
         )
 
     def poll(self):
-        """Timer tick and page load: status, document list, and whether to keep polling (while
-        the corpus is ingested or vectors are still being built)."""
+        """Timer tick and page load: status, whether to keep polling (while the corpus is
+        ingested or vectors are still being built), the example questions, document list."""
+        return (*self._progress(), self.examples(), *self.library())
+
+    def _progress(self) -> tuple[str, gr.Timer]:
+        """The status line, and the timer that keeps it current in this tab while the index
+        is being built (after an upload too, not only at load)."""
         status = self.assistant.status()
-        return (ui.status_html(status), gr.Timer(active=status.busy), *self.library())
+        return ui.status_html(status), gr.Timer(active=status.busy)
+
+    def examples(self) -> gr.Dataset:
+        """The example questions of the collection as it is now: it may still have been empty
+        when the page was built (the first ingest runs behind it)."""
+        return gr.Dataset(samples=[[q] for q in self.assistant.example_questions()])
 
     # -- chat ---------------------------------------------------------------------------------
     def respond(self, question, chat, turns, mode, k, date_from, date_to, outlet):
@@ -130,6 +140,19 @@ class ChatPage:
         notice = ui.nothing_found_html(filters) if filters and answer.abstained else ""
         yield chat, turns, ui.sources_html(turns), notice, ""
 
+    def ask_example(self, example, chat, turns, mode, k, date_from, date_to, outlet):
+        """A click on an example question asks it at once."""
+        question = example[0] if isinstance(example, (list, tuple)) and example else example
+        yield from self.respond(question, chat, turns, mode, k, date_from, date_to, outlet)
+
+    def ask_again(self, chat, turns, mode, k, date_from, date_to, outlet):
+        """After "Bỏ bộ lọc": the last question once more, now over the whole collection."""
+        if not turns:
+            yield (gr.skip(),) * 5
+            return
+        question = turns[-1].question
+        yield from self.respond(question, chat, turns, mode, k, date_from, date_to, outlet)
+
     def filter_offer(self, turns, date_from, date_to, outlet):
         """The "Bỏ bộ lọc" button shows while the last answer found nothing under a filter."""
         try:
@@ -146,15 +169,19 @@ class ChatPage:
     def clear(self):
         return [], [], ui.NO_SOURCES, "", gr.update(visible=False)
 
-    def feedback(self, turns, data: gr.LikeData) -> None:
+    def feedback(self, turns, data: gr.LikeData):
         """Record a thumbs up/down with its question, answer and citations: one vote per
-        answer in feedback.jsonl, a later vote replacing the earlier one."""
+        answer in feedback.jsonl, a later vote replacing the earlier one; the notice line says
+        it was kept."""
         index = data.index[0] if isinstance(data.index, (list, tuple)) else data.index
-        if not isinstance(data.liked, bool) or not turns or index // 2 >= len(turns):
-            return
+        if not isinstance(data.liked, bool) or not turns or not isinstance(index, int):
+            return gr.skip()
+        if not 0 <= index // 2 < len(turns):
+            return gr.skip()
         record = ui.feedback_record(data.liked, turns[index // 2], datetime.now(UTC))
         with self._feedback_lock:
             record_vote(self.feedback_path, record, self.max_feedback_bytes)
+        return _notice(VOTE_KEPT[data.liked], error=False)
 
     def full_article(self, doc_id: str, marks: str) -> str:
         """The cleaned text of an indexed document (never of an arbitrary path), escaped: its
@@ -186,7 +213,7 @@ class ChatPage:
             progress=report_progress,
             received_in=self.upload_dir,
         )
-        return (ui.upload_results_html(outcomes), self.status(), *self.library())
+        return (ui.upload_results_html(outcomes), *self._progress(), *self.library())
 
     def remove(self, doc_ids):
         """Take documents out of the index; their files stay in the corpus folder."""
@@ -199,7 +226,7 @@ class ChatPage:
                 f"Đã gỡ {report.deleted} tài liệu khỏi chỉ mục "
                 "(tệp vẫn nằm trong thư mục kho tài liệu)."
             )
-        return (message, self.status(), *self.library())
+        return (message, *self._progress(), *self.library())
 
 
 MAX_K = 50  # as the CLI's -k; the page's slider stops at 20
@@ -229,6 +256,12 @@ def _top_k(k) -> int | None:
             f"Số đoạn văn dùng không hợp lệ: {k!r:.40} (cần số nguyên từ 1 đến {MAX_K})."
         )
     return int(number)
+
+
+VOTE_KEPT = {
+    True: "Đã ghi nhận: câu trả lời hữu ích. Cảm ơn bạn!",
+    False: "Đã ghi nhận: câu trả lời chưa hữu ích. Cảm ơn bạn!",
+}
 
 
 def _chain(first, rest):
@@ -370,8 +403,14 @@ def create_app(
             )
             send = gr.Button("Gửi", variant="primary", scale=1, elem_id="send")
         clear = gr.Button("Xoá hội thoại", size="sm", elem_id="clear")
-        # Drawn from the collection when the page is built, never from a fixed list.
-        gr.Examples(assistant.example_questions(), inputs=[question], label="Câu hỏi mẫu")
+        # Drawn from the collection (again at each load and while it is being built), never
+        # from a fixed list; a click asks at once.
+        examples = gr.Dataset(
+            components=[question],
+            samples=[[q] for q in assistant.example_questions()],
+            label="Câu hỏi mẫu (bấm để hỏi)",
+            elem_id="examples",
+        )
         with gr.Accordion("Cài đặt và bộ lọc", open=False, elem_id="settings"):
             mode = gr.Radio(
                 [(label, name) for name, label in ui.RETRIEVAL_LABELS.items()],
@@ -392,11 +431,12 @@ def create_app(
                 elem_id="outlet",
             )
         with gr.Accordion("Tài liệu", open=False, elem_id="library"):
+            # No file_types: Gradio's browser-side check refuses another type in English; the
+            # server refuses it, one Vietnamese line per file.
             files = gr.File(
                 label=f"Thêm tài liệu ({', '.join(ui.UPLOAD_SUFFIXES)}; tối đa "
                 f"{max_upload_bytes // 2**20} MB mỗi tệp)",
                 file_count="multiple",
-                file_types=list(ui.UPLOAD_SUFFIXES),
                 elem_id="upload",
             )
             upload_result = gr.HTML("", elem_id="upload-result", js_on_load=None)
@@ -409,24 +449,37 @@ def create_app(
 
         library = [documents, remove_pick, outlet]
         filters = [date_from, date_to, outlet]
+        answer = [chat, turns, sources, notice, question]
+        settings_in = [mode, k, *filters]
         gr.on(
             [question.submit, send.click],
             page.respond,
-            [question, chat, turns, mode, k, *filters],
-            [chat, turns, sources, notice, question],
+            [question, chat, turns, *settings_in],
+            answer,
             api_name="ask",
+        ).then(page.filter_offer, [turns, *filters], [clear_filters], api_visibility="private")
+        examples.click(
+            page.ask_example,
+            [examples, chat, turns, *settings_in],
+            answer,
+            api_visibility="private",
         ).then(page.filter_offer, [turns, *filters], [clear_filters], api_visibility="private")
         clear_filters.click(
             page.clear_filters, None, [*filters, clear_filters, notice], api_visibility="private"
+        ).then(page.ask_again, [chat, turns, *settings_in], answer, api_visibility="private").then(
+            page.filter_offer, [turns, *filters], [clear_filters], api_visibility="private"
         )
         clear.click(
             page.clear, None, [chat, turns, sources, notice, clear_filters], api_name="clear"
         )
-        chat.like(page.feedback, [turns], None)
-        files.upload(page.upload, [files], [upload_result, status, *library], api_name="upload")
-        remove.click(page.remove, [remove_pick], [upload_result, status, *library])
-        timer.tick(page.poll, None, [status, timer, *library], show_progress="hidden")
-        app.load(page.poll, None, [status, timer, *library], show_progress="hidden")
+        chat.like(page.feedback, [turns], [notice])
+        files.upload(
+            page.upload, [files], [upload_result, status, timer, *library], api_name="upload"
+        )
+        remove.click(page.remove, [remove_pick], [upload_result, status, timer, *library])
+        polled = [status, timer, examples, *library]
+        timer.tick(page.poll, None, polled, show_progress="hidden")
+        app.load(page.poll, None, polled, show_progress="hidden")
     # Chats wait mostly on the LLM or on each other's CPU: several run at once, each with its
     # own conversation state; uploads take the store's lock and swap the index atomically.
     app.queue(default_concurrency_limit=CONCURRENT_CHATS)

@@ -50,6 +50,7 @@ class Assistant(Chain):
     def __init__(self, settings: Settings, retriever: Retriever, llm=None):
         super().__init__(settings, retriever, llm)
         self.background = Background(self.build_vectors)
+        self._examples: tuple | None = None  # (snapshot, n, questions) last worked out
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None, *, repair: bool = True) -> Assistant:
@@ -189,9 +190,16 @@ class Assistant(Chain):
 
     def example_questions(self, n: int = 3) -> list[str]:
         """Questions this assistant answers over the user's own collection (its titles and
-        metadata), or about what it does while the collection is empty."""
-        catalog = Catalog.from_snapshot(self.store.snapshot)
-        return example_questions(catalog, n) if catalog.docs else list(EMPTY_EXAMPLES[:n])
+        metadata), or about what it does while the collection is empty. Worked out once per
+        committed snapshot: the page asks again on every status tick while it is built."""
+        snapshot = self.store.snapshot
+        cached = self._examples
+        if cached is not None and cached[0] is snapshot and cached[1] == n:
+            return list(cached[2])
+        catalog = Catalog.from_snapshot(snapshot)
+        found = example_questions(catalog, n) if catalog.docs else list(EMPTY_EXAMPLES[:n])
+        self._examples = (snapshot, n, tuple(found))
+        return found
 
     def article(self, doc_id: str) -> Article | None:
         """The indexed document `doc_id` as loaded and cleaned now (title and body spans into

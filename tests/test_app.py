@@ -124,6 +124,27 @@ def test_md_escape_keeps_markdown_from_making_lists_links_or_math():
     )
 
 
+def test_answer_markdown_renders_the_answers_own_bold_and_list_items_and_nothing_else():
+    text = (
+        "Có **2** bài viết khớp với câu hỏi:\n"
+        f"- «{TITLE}» (Kinhtedothi, 17/02/2023, tác giả Thịnh An) [1]\n"
+        "- «Nâng cao chất lượng tham mưu» (tác giả **SONG GIANG**) [2]\n"
+        "1. *một* dấu sao, ** lẻ, # không phải tiêu đề"
+    )
+    second = citation(n=2, title="Nâng cao chất lượng tham mưu")
+    result = answer(text, citations=(citation(), second), span=None)
+    assert ui.answer_markdown(result, 1) == (
+        "Có <strong>2</strong> bài viết khớp với câu hỏi:\n"
+        f"- «{TITLE}» (Kinhtedothi, 17/02/2023, tác giả Thịnh An) "
+        f'<a class="cite" href="#src-1-1" title="{TITLE}">&#91;1&#93;</a>\n'
+        "- «Nâng cao chất lượng tham mưu» (tác giả <strong>SONG GIANG</strong>) "
+        '<a class="cite" href="#src-1-2" title="Nâng cao chất lượng tham mưu">&#91;2&#93;</a>\n'
+        "&#49;. &#42;một&#42; dấu sao, &#42;&#42; lẻ, &#35; không phải tiêu đề"
+    )
+    # While it streams the bold shows already.
+    assert ui.streaming_markdown("Có **2** bài") == "Có <strong>2</strong> bài"
+
+
 def test_question_markdown_escapes_user_text():
     assert ui.question_markdown("<b>Ai</b> là _Trưởng ban_?") == (
         "&#60;b&#62;Ai&#60;/b&#62; là &#95;Trưởng ban&#95;?"
@@ -580,9 +601,30 @@ def test_nothing_found_under_a_filter_says_so_and_offers_to_clear_it(page):
     )
     assert page.filter_offer(turns, "01/01/2030", "", "")["visible"] is True
     assert page.clear_filters() == ("", "", "", gr.update(visible=False), "")
-    [(chat, turns, sources, notice, _)] = ask(page, QUESTION, chat, turns)
+    # "Bỏ bộ lọc" then asks the same question again, over the whole collection.
+    [(chat, turns, sources, notice, _)] = page.ask_again(chat, turns, "hybrid", 5, "", "", "")
+    assert [t.question for t in turns] == [QUESTION, QUESTION]
     assert not turns[1].answer.abstained and notice == ""
+    assert "Lê Minh Đức" in chat[3]["content"]
     assert page.filter_offer(turns, "", "", "")["visible"] is False
+    # Nothing asked yet: nothing to ask again.
+    assert list(page.ask_again([], [], "hybrid", 5, "", "", "")) == [(gr.skip(),) * 5]
+
+
+def test_three_example_questions_from_the_collection_ask_at_once(page):
+    samples = page.examples().raw_samples
+    assert samples == [
+        ["Tóm tắt bài «Đảng uỷ Khối các cơ quan TP chủ động nâng cao chất…»"],
+        ["Ai viết bài «Nâng cao năng lực lãnh đạo, sức chiến đấu của tổ chức…»?"],
+        ["Có bao nhiêu bài viết trong bộ tài liệu?"],
+    ]
+    *_, (chat, turns, sources, notice, question) = page.ask_example(
+        samples[2], [], [], "hybrid", 5, "", "", ""
+    )
+    assert chat[0]["content"] == "Có bao nhiêu bài viết trong bộ tài liệu?"
+    assert chat[1]["content"].startswith("Có <strong>5</strong> bài viết trong bộ tài liệu:\n- «")
+    assert "**" not in chat[1]["content"]
+    assert (notice, question, len(turns)) == ("", "", 1)
 
 
 def test_follow_up_uses_the_conversation(page):
@@ -643,7 +685,7 @@ def test_upload_indexes_good_files_and_reports_each_one(page, tmp_path, monkeypa
     (incoming / "lon.md").write_text("x" * 5000, "utf-8")
     progress = FakeProgress()
     files = [str(p) for p in sorted(incoming.iterdir())]
-    result, status, documents, removal, outlets = page.upload(files, progress)
+    result, status, _timer, documents, removal, outlets = page.upload(files, progress)
     corpus = Path(page.settings.corpus_dir)
     assert result == (
         '<ul class="uploads"><li class="ok">✓ <code>Bài &lt;mới&gt;.txt</code>: đã thêm thành '
@@ -679,6 +721,30 @@ def test_upload_indexes_good_files_and_reports_each_one(page, tmp_path, monkeypa
     assert "86 lao động" in turns[0].answer.text
 
 
+def test_after_an_upload_the_status_line_follows_the_vectors_to_their_end(page, tmp_path):
+    import threading
+
+    release = threading.Event()
+    build = page.assistant.background._build_vectors
+    page.assistant.background._build_vectors = lambda progress: release.wait(30) and build(progress)
+    upload = tmp_path / "tin.txt"
+    upload.write_text("Tin ngắn\n\nHợp tác xã Bình Minh có 86 lao động.\n", "utf-8")
+    try:
+        result, status, timer, *_ = page.upload([str(upload)], FakeProgress())
+        assert "✓ <code>tin.txt</code>" in result
+        # The vectors are being made: the line says so and this tab's timer starts polling.
+        assert '6 tài liệu · <span class="busy">đang nạp Tạo vector</span>' in status
+        assert timer.active is True
+        status, timer, *_ = page.poll()
+        assert timer.active is True
+    finally:
+        release.set()
+        page.assistant.background.join(30)
+    status, timer, *_ = page.poll()
+    assert "Trả lời bằng trích dẫn từ tài liệu · 6 tài liệu</summary>" in status
+    assert timer.active is False
+
+
 def test_an_upload_over_the_size_limit_is_refused_before_it_is_read(page, tmp_path, monkeypatch):
     import rag.assistant
 
@@ -700,7 +766,7 @@ def test_an_upload_over_the_size_limit_is_refused_before_it_is_read(page, tmp_pa
 
 
 def test_remove_takes_a_document_out_of_the_index(page):
-    message, status, documents, removal, outlets = page.remove(["000_cc43d066e58669a5.txt"])
+    message, status, _timer, documents, removal, outlets = page.remove(["000_cc43d066e58669a5.txt"])
     assert message == ("Đã gỡ 1 tài liệu khỏi chỉ mục (tệp vẫn nằm trong thư mục kho tài liệu).")
     assert "trích dẫn từ tài liệu · 4 tài liệu</summary>" in status and TITLE not in documents
     assert outlets["choices"] == [("Tất cả", ""), ("ĐBP", "ĐBP")]
@@ -710,8 +776,20 @@ def test_remove_takes_a_document_out_of_the_index(page):
 def test_feedback_on_the_page_is_one_vote_per_answer(page):
     *_, (chat, turns, *_) = ask(page, QUESTION)
     *_, (chat, turns, *_) = ask(page, "Ông ấy phát biểu ở đâu?", chat, turns)
-    for index, liked in ((1, True), (1, False), (3, True), (1, False)):
+    shown = [
         page.feedback(turns, gr.LikeData(None, {"index": index, "value": "", "liked": liked}))
+        for index, liked in ((1, True), (1, False), (3, True), (1, False))
+    ]
+    # Each vote says in the notice line that it was kept.
+    assert shown == [
+        '<span class="muted">Đã ghi nhận: câu trả lời hữu ích. Cảm ơn bạn!</span>',
+        '<span class="muted">Đã ghi nhận: câu trả lời chưa hữu ích. Cảm ơn bạn!</span>',
+        '<span class="muted">Đã ghi nhận: câu trả lời hữu ích. Cảm ơn bạn!</span>',
+        '<span class="muted">Đã ghi nhận: câu trả lời chưa hữu ích. Cảm ơn bạn!</span>',
+    ]
+    # A vote on no answer is not recorded and says nothing.
+    none = gr.LikeData(None, {"index": 9, "value": "", "liked": True})
+    assert page.feedback(turns, none) == gr.skip()
     assert page.feedback_path == Path(page.settings.data_dir) / "feedback.jsonl"
     records = [json.loads(line) for line in page.feedback_path.read_text("utf-8").splitlines()]
     assert [(r["id"], r["vote"]) for r in records] == [(turns[1].id, "up"), (turns[0].id, "down")]

@@ -1,8 +1,9 @@
 """Answers and their sources as the chat page shows them, as pure functions.
 
 In: `Answer`s and `Citation`s, a turn's number, an article's text and offsets. Out: the chat's
-markdown (linked [n] markers, bold direct answer, marked unsupported sentences) and the sources
-panel's HTML (cards with the cited sentence highlighted, the cleaned article on demand).
+markdown (linked [n] markers, bold direct answer, the answer's own **bold** and "- " list items
+rendered, marked unsupported sentences) and the sources panel's HTML (cards with the cited
+sentence highlighted, the cleaned article on demand).
 Never shows document text, titles or file names unescaped: all go through `escape` (HTML) or
 `md_escape` (the chat's markdown), so an article containing `<script>` shows as text.
 """
@@ -74,8 +75,30 @@ def question_markdown(question: str) -> str:
 
 
 def streaming_markdown(text: str) -> str:
-    """The answer as it streams in: plain text, markers not yet linked."""
-    return md_escape(text)
+    """The answer as it streams in: markers not yet linked; the bold and list items written so
+    far already shown as such."""
+    return _styled(text, 0, len(text), _markdown_ranges(text))
+
+
+# The little markdown the answering modules (and an LLM) write: **bold** and "- " list items.
+# Only these become markup; every other character of the answer shows as written.
+_BOLD = re.compile(r"\*\*(?=\S)(.+?)(?<=\S)\*\*")
+_LIST_ITEM = re.compile(r"^[-*] (?=\S)", re.MULTILINE)
+_HIDDEN, _ITEM = "hidden", "item"
+
+
+def _markdown_ranges(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, tag) ranges of `text` for its bold and list items: the asterisks hidden,
+    the bold words in <strong>, a list item's dash kept as markdown's list marker."""
+    ranges: list[tuple[int, int, str]] = []
+    for m in _BOLD.finditer(text):
+        ranges += [
+            (m.start(), m.start(1), _HIDDEN),
+            (m.start(1), m.end(1), "strong"),
+            (m.end(1), m.end(), _HIDDEN),
+        ]
+    ranges += [(m.start(), m.end(), _ITEM) for m in _LIST_ITEM.finditer(text)]
+    return ranges
 
 
 def answer_markdown(answer: Answer, turn: int) -> str:
@@ -84,7 +107,7 @@ def answer_markdown(answer: Answer, turn: int) -> str:
     marked, a notice (e.g. LLM unreachable) follows in italics."""
     text = answer.text
     titles = {c.n: c.title for c in answer.citations}
-    styled: list[tuple[int, int, str]] = []  # (start, end, tag) ranges of `text`
+    styled = _markdown_ranges(text)  # (start, end, tag) ranges of `text`
     at = text.find(answer.span) if answer.span else -1
     if at >= 0:
         styled.append((at, at + len(answer.span), "strong"))
@@ -124,10 +147,18 @@ def _styled(text: str, start: int, end: int, styled: Sequence[tuple[int, int, st
     cuts = sorted({start, end, *(x for a, b, _ in styled for x in (a, b) if start < x < end)})
     out = []
     for a, b in zip(cuts, cuts[1:], strict=False):
-        piece = md_escape(text[a:b], line_start=a == 0)
-        for s, e, tag in styled:
-            if s <= a and b <= e:
-                piece = f"<{tag}>{piece}</{tag.split()[0]}>"
+        tags = [tag for s, e, tag in styled if s <= a and b <= e]
+        if _HIDDEN in tags:
+            continue
+        if _ITEM in tags:
+            out.append("- ")
+            continue
+        # A piece that opens a line (or a list item) is escaped as a line start: no heading,
+        # numbered list or code block of its own.
+        opens = a == 0 or text[a - 1] == "\n" or any(e == a for _, e, t in styled if t == _ITEM)
+        piece = md_escape(text[a:b], line_start=opens)
+        for tag in tags:
+            piece = f"<{tag}>{piece}</{tag.split()[0]}>"
         out.append(piece)
     return "".join(out)
 

@@ -1,8 +1,9 @@
 """The page's own style sheet and script, as strings `app.py` hands to Gradio.
 
 In: nothing. Out: `CSS` (status line, citations, source cards, the sources column beside the chat
-on a laptop) and `SOURCES_JS` (citation links open their card; "Xem toàn bài" fetches the cleaned
-article once and folds it away again). Never: a font, script or style from the internet.
+on a laptop, the upload box's progress line in Vietnamese) and `SOURCES_JS` (citation links open
+their card; "Xem toàn bài" fetches the cleaned article once and folds it away again).
+Never: a font, script or style from the internet.
 """
 
 CSS = """
@@ -36,6 +37,11 @@ CSS = """
   #sources-column #sources { max-height: 520px; overflow-y: auto !important; }
 }
 .uploads li.failed { color: #b91c1c; }
+/* While a file is sent Gradio writes "Uploading 1 file..." into the upload box, in English and
+   without a translation key: that text is hidden and said in Vietnamese. */
+#upload span.uploading { font-size: 0; }
+#upload span.uploading::before { content: "Đang tải tệp lên…"; font-size: var(--text-md); }
+#examples { margin-top: 0.3em; }
 table.documents { font-size: 0.9em; }
 """
 
