@@ -266,8 +266,13 @@ def cmd_ask(args, settings: Settings) -> int:
 
 def cmd_info(args, settings: Settings) -> int:
     from rag.assistant import Assistant
+    from rag.reader import reader_for
 
-    status = Assistant.from_settings(settings).status()
+    assistant = Assistant.from_settings(settings)
+    # `info` says what `ask` would run: the reader is loaded, so every check of its weights
+    # is made (a status line judges them by their file alone).
+    reader_for(settings.reader)
+    status = assistant.status()
     if args.json:
         _print_json(status.to_json())
     else:

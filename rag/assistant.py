@@ -228,7 +228,7 @@ class Assistant(Chain):
             retrieval_mode=self.settings.retrieval_mode,
             data_dir=str(self.settings.data_dir),
             corpus=snapshot.root,
-            reader=reader_state(self.settings.reader),
+            reader=reader_state(self.settings.reader, load=False),
             requested_model=self.settings.embedding_model,
             embedding_reason=loaded.reason,
             indexing=self.background.current(),

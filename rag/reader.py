@@ -23,7 +23,6 @@ import zipfile
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -347,6 +346,7 @@ def check_params(encoder, head, params: dict[str, np.ndarray]) -> None:
 
 
 _LOADING = threading.Lock()
+_LOADED: dict[str, tuple[Reader | None, str]] = {}  # setting -> its reader and state
 
 
 def reader_for(setting: str) -> Reader | None:
@@ -358,18 +358,42 @@ def reader_for(setting: str) -> Reader | None:
         return _load(setting)[0]
 
 
-def reader_state(setting: str) -> str:
+def reader_state(setting: str, *, load: bool = True) -> str:
     """What `info` and the page say of the reader: 'off'; the setting ('bundled' or the
-    weights' path) when the reader runs; 'tắt: <file>: <why>' when it could not be loaded."""
+    weights' path) when the reader runs; 'tắt: <file>: <why>' when it could not be loaded.
+    Without `load`, a reader not loaded yet is judged by its file alone (`read_weights`, no
+    torch): a status line must not wait seconds for a reader a search does not use."""
     with _LOADING:
-        return _load(setting)[1]
+        if load or setting in _LOADED:
+            return _load(setting)[1]
+    if setting == "off":
+        return "off"
+    path = _weights_path(setting)
+    try:
+        read_weights(path)
+    except (OSError, ValueError) as exc:
+        return f"tắt: {path}: {describe(exc)}"
+    return setting
 
 
-@lru_cache(maxsize=2)
+def _weights_path(setting: str) -> Path:
+    return WEIGHTS_FILE if setting == "bundled" else Path(setting)
+
+
 def _load(setting: str) -> tuple[Reader | None, str]:
+    """Under _LOADING: the reader of `setting` and its state, loaded on the first call. Two
+    settings are kept (the page's and a test's or evaluation's), not every one ever asked."""
+    if setting not in _LOADED:
+        while len(_LOADED) >= 2:
+            _LOADED.pop(next(iter(_LOADED)))
+        _LOADED[setting] = _read(setting)
+    return _LOADED[setting]
+
+
+def _read(setting: str) -> tuple[Reader | None, str]:
     if setting == "off":
         return None, "off"
-    path = WEIGHTS_FILE if setting == "bundled" else Path(setting)
+    path = _weights_path(setting)
     try:
         return Reader.load(path), setting
     except (OSError, ImportError, ValueError) as exc:

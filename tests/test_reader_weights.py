@@ -111,6 +111,18 @@ def test_bad_weights_are_refused_in_one_line_naming_the_file(tmp_path, caplog, m
     assert reader_state(str(path)) == f"tắt: {path}: {reason}"
 
 
+@pytest.mark.parametrize("make", [truncated, with_nan], ids=lambda make: make.__name__)
+def test_a_status_line_judges_weights_not_yet_loaded_by_their_file(tmp_path, caplog, make):
+    path = tmp_path / f"{make.__name__}.npz"
+    reason = make(path)
+    with caplog.at_level(logging.WARNING, logger="rag.reader"):
+        assert reader_state(str(path), load=False) == f"tắt: {path}: {reason}"
+    assert caplog.records == []  # nothing loaded: the warning comes with the load
+    good = tmp_path / "dung.npz"
+    np.savez(good, **bundled())
+    assert reader_state(str(good), load=False) == str(good)
+
+
 def test_weights_without_their_head_are_refused(tmp_path, caplog):
     path = tmp_path / "khong-dau.npz"
     params = bundled()
@@ -154,9 +166,10 @@ def test_the_page_status_says_the_reader_is_off_and_why():
 
 
 @pytest.mark.slow
-def test_ask_and_info_with_a_truncated_file_answer_by_the_rules_and_say_why(tmp_path, seed_corpus):
-    weights = tmp_path / "cut.npz"
-    reason = truncated(weights)
+@pytest.mark.parametrize("make", [truncated, with_a_wrong_shape], ids=lambda m: m.__name__)
+def test_ask_and_info_with_bad_weights_answer_by_the_rules_and_say_why(tmp_path, seed_corpus, make):
+    weights = tmp_path / "bad.npz"
+    reason = make(weights)
     corpus = tmp_path / "corpus"
     shutil.copytree(seed_corpus, corpus)
     env = {
