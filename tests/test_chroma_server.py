@@ -272,3 +272,37 @@ def test_the_page_does_not_start_against_a_chroma_server_that_is_down(cli_env):
         f"Lỗi cấu hình: {IN_HOST}\n",
     )
     assert not leaks(down) and not leaks(in_host)
+
+
+def test_the_page_over_a_chroma_server_with_a_login_shows_no_credential(
+    chroma_server, tmp_path, seed_corpus
+):
+    from app import create_app
+
+    with AuthProxy(chroma_server, basic("svc", PASSWORD)) as proxy:
+        settings = Settings.from_env(
+            env={
+                "RAG_CHROMA_HOST": "127.0.0.1",
+                "RAG_CHROMA_PORT": str(proxy.port),
+                "RAG_CHROMA_AUTH": f"svc:{PASSWORD}",
+                "RAG_DATA_DIR": str(tmp_path / "data"),
+                "RAG_EMBEDDING_MODEL": "hashing",
+                "RAG_READER": "off",
+            },
+            dotenv=None,
+        )
+        store = Store(settings, load_embedder("hashing"))
+        store.sync(seed_corpus)
+        app = create_app(Assistant(settings, Retriever(store, settings)))
+        port = free_port()
+        app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+        try:
+            pages = [
+                urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=30).read().decode()
+                for path in ("/", "/config")
+            ]
+        finally:
+            app.close()
+    assert "5 tài liệu" in pages[1]  # the status line, read through the server
+    for page_text in pages:
+        assert PASSWORD not in page_text and basic("svc", PASSWORD).split()[1] not in page_text
