@@ -24,19 +24,17 @@ NUMBER, DATE, PLACE = "number", "date", "place"
 REASON, MANNER, LIST_TYPE, YES_NO_TYPE = "reason", "manner", "list", "yes_no"
 DEFINITION, OTHER = "definition", "other"
 # Span types beyond the asked ones: a group of people ("các sinh viên"), a proper noun of
-# unknown kind, a quoted phrase (a slogan, a document's title).
-GROUP, PROPER, QUOTED = "group", "proper", "quoted"
+# unknown kind, a quoted phrase (a slogan, a document's title), a clause (it has a verb).
+GROUP, PROPER, QUOTED, CLAUSE = "group", "proper", "quoted", "clause"
 
 STRONG, WEAK, NONE = 2, 1, 0
 
+# "Cơ quan nào …?" asks for an organ; "loại trường nào" asks for a kind, not one organ.
 _ORGANIZATION_Q = Phrases(
-    rf"{W}(?:cơ quan|tổ chức|đơn vị|ban|bộ|sở|ngành|đảng bộ|đảng ủy|đảng uỷ|ủy ban|uỷ ban|hội đồng"
-    rf"|công ty|tập đoàn|doanh nghiệp|trường|viện|tờ báo|báo|hãng|đội|câu lạc bộ|quân đội"
-    rf"|nước|quốc gia|chính phủ)\s+(?:nào|gì){E}"
+    rf"(?<!loại )(?<!kiểu )(?<!dạng ){W}(?:cơ quan|tổ chức|đơn vị|ủy ban|uỷ ban|hội đồng|công ty"
+    rf"|tập đoàn|đảng bộ|đảng ủy|đảng uỷ)\s+(?:nào|gì){E}"
 )
-_TITLE_Q = Phrases(
-    rf"{W}(?:chức vụ|chức danh|cương vị|vai trò|chức|vị trí công tác|danh hiệu)\s+(?:gì|nào){E}"
-)
+_TITLE_Q = Phrases(rf"{W}(?:chức vụ|chức danh|cương vị|giữ chức)\s+(?:gì|nào){E}")
 _DEFINITION_Q = Phrases(r"^\W*\S.*\slà gì\W*$")
 
 # Offices and titles of news and bulletins (general Vietnamese), folded.
@@ -263,40 +261,56 @@ def span_types(span: str) -> frozenset[str]:
     ):
         found.add(PROPER)
     # A lowercase verb outside a name makes the span a clause, not an entity ("Đảng ủy Khối và
-    # triển khai nhiệm vụ"): names capitalise their words.
-    if any(pos == "V" and w[:1].islower() for w, pos, _ in words[1:]) and PERSON not in found:
-        found -= {ORGANIZATION, GROUP, PROPER, PLACE}
-    # A title ends in a noun, never in a verb ("Trưởng Ban … phát biểu" is a clause).
-    if words and words[-1][1] == "V" and words[-1][0][:1].islower():
+    # triển khai nhiệm vụ"): names capitalise their words. A title or a name ends in a noun,
+    # never in a verb ("Trưởng Ban … phát biểu" is a clause).
+    verbs = any(pos == "V" and w[:1].islower() for w, pos, _ in words[1:])
+    if words[-1][1] == "V" and words[-1][0][:1].islower():
         found -= {TITLE, ORGANIZATION, GROUP, PROPER, PLACE}
+        found.add(CLAUSE)
+    elif verbs and not found & {PERSON, TITLE}:  # "Trưởng Ban chỉ đạo …" is still a title
+        found -= {ORGANIZATION, GROUP, PROPER, PLACE}
+        found.add(CLAUSE)
     return frozenset(found)
 
 
-# For each expected type: the span types that are it (STRONG) and those that may answer it
-# (WEAK). A type left out of both never answers it.
-_AGREE: dict[str, tuple[frozenset[str], frozenset[str]]] = {
-    PERSON: (frozenset({PERSON}), frozenset({ORGANIZATION, GROUP, PROPER, TITLE})),
-    ORGANIZATION: (frozenset({ORGANIZATION}), frozenset({PROPER, GROUP, PLACE})),
-    TITLE: (frozenset({TITLE}), frozenset()),
-    PLACE: (frozenset({PLACE}), frozenset({PROPER, ORGANIZATION})),
-    NUMBER: (frozenset({NUMBER}), frozenset()),
-    DATE: (frozenset({DATE}), frozenset()),
+# For each expected type: the span types that are it (STRONG). Numbers, dates and titles need
+# one (the number and date grammar and the offices know them); names, organs, titles and places are often written
+# as common nouns ("các sinh viên", "chủ sở hữu"), so any other noun phrase may answer them
+# (WEAK), and only a span positively of another kind may not (NONE).
+_STRONG: dict[str, frozenset[str]] = {
+    PERSON: frozenset({PERSON}),
+    ORGANIZATION: frozenset({ORGANIZATION}),
+    TITLE: frozenset({TITLE}),
+    PLACE: frozenset({PLACE}),
+    NUMBER: frozenset({NUMBER}),
+    DATE: frozenset({DATE}),
 }
+_ENTITIES = (PERSON, ORGANIZATION, TITLE, PLACE)
 
 
 def agreement(expected: str, span: str) -> int:
     """STRONG, WEAK or NONE: whether `span` is of the type `expected` asks for. Reasons,
-    means, lists, definitions and other questions take any span (a clause)."""
-    if expected not in _AGREE:
+    means, lists, definitions and other questions take any span (a clause). A person, organ,
+    title or place is never a number or date written alone, a quoted phrase (a slogan, a
+    text's title) or a clause (a lowercase verb after its first word)."""
+    if expected not in _STRONG:
         return STRONG
     types = span_types(span)
-    strong, weak = _AGREE[expected]
-    if types & strong:
+    if types & _STRONG[expected]:
         return STRONG
-    # A quoted phrase is a slogan or a title of a text: never a person, organ or place.
-    if QUOTED in types and expected in (PERSON, ORGANIZATION, PLACE):
+    if expected in (NUMBER, DATE, TITLE):  # the grammar and the offices know them all
         return NONE
-    return WEAK if types & weak else NONE
+    if QUOTED in types or CLAUSE in types or _only_number_or_date(span):
+        return NONE
+    return WEAK
+
+
+def _only_number_or_date(span: str) -> bool:
+    """Whether the span is nothing but a number or a date ("594", "17/2", "năm 2023")."""
+    from rag.spans import date_spans, number_spans
+
+    text = span.strip(" .,;:")
+    return any(b - a >= len(text) - 1 for a, b in [*number_spans(text), *date_spans(text)])
 
 
 __all__ = [

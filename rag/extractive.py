@@ -7,7 +7,7 @@ dates, no reader) the best sentence's most probable span (`rag.direct`); then on
 sentence, ANSWER_WORDS words with the answer; the differing answers of other articles each on its own line with their
 source, when they score as well; the 1-2 sentences themselves when no span is probable enough;
 or an abstention when the best sentence covers too little of the question or lacks the number,
-date or name it asks.
+date or name it asks, or when the passages lack the question's key words (rag.abstain's score).
 Never rewrites quoted text: every shown piece is a slice of the original article.
 """
 
@@ -16,7 +16,18 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 
-from rag.answertype import NONE, PERSON, STRONG, agreement, expected_type
+from rag.abstain import THRESHOLD, evidence
+from rag.answertype import (
+    NONE,
+    ORGANIZATION,
+    PERSON,
+    STRONG,
+    TITLE,
+    WEAK,
+    agreement,
+    expected_type,
+    span_types,
+)
 from rag.citations import abstention
 from rag.dates import display_date
 from rag.direct import SpanModel, best_span, tagged
@@ -58,6 +69,9 @@ SPAN_FLOOR = 0.04
 # probable. On a dev quarter of the XQuAD-vi tune half every floor tried (0.05-0.3) traded
 # short EM/F1 for contains at more words (docs/evaluation.md).
 READER_FLOOR = 0.0
+# The calibrated score (rag.abstain) that the passages hold the answer, below which the
+# answerer abstains whatever its best sentence: the question's key words are not there.
+EVIDENCE_FLOOR = THRESHOLD
 # Other articles' answers are listed when their sentence scores at least this share of the
 # best one's, up to MAX_LISTED answers in all.
 CLOSE = 0.9
@@ -110,7 +124,9 @@ class ExtractiveAnswerer:
         span_floor: float = SPAN_FLOOR,
         reader: Reader | None = None,
         reader_floor: float = READER_FLOOR,
+        evidence_floor: float = EVIDENCE_FLOOR,
     ):
+        self.evidence_floor = evidence_floor
         self.reader = reader  # the neural reader (rag.reader), when its weights load
         self.reader_floor = reader_floor
         self.span_floor = span_floor
@@ -132,6 +148,9 @@ class ExtractiveAnswerer:
 
         def typed(text: str) -> bool:  # a span of another type is never the answer
             return agreement(expected, text) != NONE
+
+        def strict(text: str) -> bool:
+            return agreement(expected, text) == STRONG
 
         coverage = [overlap(s.text) for s in sentences]
         dense = self.similarity(question, [s.text for s in sentences]) if self.similarity else None
@@ -159,6 +178,7 @@ class ExtractiveAnswerer:
                 and not any(x[3] for x in ranked[:3])
             )
             or not numbers_agree(question, sentences[ranked[0][2]].chunk.text)
+            or evidence(question, hits, self.idf) < self.evidence_floor
         ):
             return abstention(question)
         second = self._second(sentences, scored, ranked[0], bool(kind))
@@ -178,7 +198,11 @@ class ExtractiveAnswerer:
             sentence, found = read
         else:
             sentence = sentences[best[2]]
-            found = best_span(question, sentence.text, best[3], self.span_model, typed)
+            # Where the rules found a name for "who", a name answers, not an organ or a noun.
+            named = best[3] and expected == PERSON
+            found = best_span(
+                question, sentence.text, best[3], self.span_model, strict if named else typed
+            )
             if found is None or found[2] < self.span_floor:
                 picked = [(sentences[i], sp) for _, _, i, sp in chosen]
                 return self._sentences(question, picked, kind)
@@ -236,9 +260,10 @@ class ExtractiveAnswerer:
                 # underthesea's words may carry a mark ("2023."): none at the edges.
                 a, b = whole_words(s.text, *whole_terms(s.text, a, b))
                 level = agreement(expected, s.text[a:b])
-                if level == NONE or (level != STRONG and expected == PERSON and names):
-                    # Widened into another type, or only an organ or a title for "who" while
-                    # the rules found a name in the picked sentences: the rules answer.
+                organ = bool(span_types(s.text[a:b]) & {ORGANIZATION, TITLE})
+                if level == NONE or (level == WEAK and expected == PERSON and organ and names):
+                    # Widened into another type, or an organ or a title for "who" while the
+                    # rules found a name in the picked sentences: the rules answer.
                     return None
             return s, (a, b, read.probability)
         return None

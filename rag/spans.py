@@ -236,10 +236,10 @@ def unit_fit(sentence: str, span: tuple[int, int], unit: list[str], head: int = 
     kind = _UNIT_KINDS.get(" ".join(unit[:2])) or _UNIT_KINDS.get(unit[0])
     if kind and after[:1] and after[0].lower() in kind:
         return 2
-    if head > 1 and after[:head] != unit[:head] and not _near(unit[:head], before):
-        # "bao nhiêu đảng viên" is not answered by "159 đảng bộ": a compound unit whose first
-        # syllable alone follows the number names something else.
-        return 0
+    if head > 1 and after[:1] == unit[:1] and after[:head] != unit[:head]:
+        # "bao nhiêu đảng viên" is not answered by "159 đảng bộ": the first syllable of a
+        # compound unit followed by another one names something else.
+        return 2 if _near(unit[:head], before) else 0
     # "giải Grammy sáu lần": the unit may stand a few words before the number.
     return 1 if after[:1] == unit[:1] or unit[0] in before[-3:] else 0
 
