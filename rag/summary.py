@@ -133,18 +133,22 @@ _TALK = frozenset(
 )
 
 
-def compared_entities(topic: str) -> tuple[str, list[str]]:
+def compared_entities(topic: str, written: str = "") -> tuple[str, list[str]]:
     """(shared context, entities) of "A và B", "A, B và C": the last entity sets the length of
     the one before "và", and what precedes that is said of all ("kết nạp đảng viên năm 2020 và
-    năm 2021": context "kết nạp đảng viên", entities "năm 2020", "năm 2021"). Only a comma or the
-    last "và" separates, so a name that holds "và" stays whole."""
+    năm 2021": context "kết nạp đảng viên", entities "năm 2020", "năm 2021"). Only a comma or
+    one "và" separates: the last one that `written` (the compared documents' text, folded
+    lowercase) does not write between the same two words, so a name that holds "và" ("Cơ
+    quan và Doanh nghiệp") stays whole."""
     parts = [p.strip() for p in _COMMA.split(topic) if p.strip()]
     if not parts:
         return "", []
     cut = list(_AND.finditer(parts[-1]))
     if cut:
         last = parts.pop()
-        parts += [last[: cut[-1].start()], last[cut[-1].end() :]]
+        free = [m for m in cut if not _written_and(last, m, written)]
+        at = (free or cut)[-1]
+        parts += [last[: at.start()], last[at.end() :]]
     entities = [p for p in parts if [w for w in _terms(p) if w not in _TALK]]
     if len(entities) < 2:
         return topic, []
@@ -153,6 +157,15 @@ def compared_entities(topic: str) -> tuple[str, list[str]]:
     if len(entities) == 2 and len(first) > width:
         return " ".join(first[:-width]), [" ".join(first[-width:]), entities[1]]
     return "", entities
+
+
+def _written_and(text: str, m: re.Match, written: str) -> bool:
+    """Whether the documents write the "và" at `m` between the same two words: it then
+    belongs to a name ("Doanh nghiệp tỉnh" after "Cơ quan và"), not to the comparison."""
+    before = re.findall(r"\w+", fold(text[: m.start()]).lower())[-1:]
+    after = re.findall(r"\w+", fold(text[m.end() :]).lower())[:1]
+    joint = fold(m.group()).lower().strip()
+    return bool(written and before and after) and f" {before[0]} {joint} {after[0]} " in written
 
 
 def compare(topic: str, hits: Sequence[Hit], documents: dict[str, Sequence[Chunk]]) -> Answer:
@@ -166,14 +179,22 @@ def compare(topic: str, hits: Sequence[Hit], documents: dict[str, Sequence[Chunk
     sentences = [s for doc_id in order for s in document_sentences(documents[doc_id])]
     lines: list[str] = []
     cites: list[Citation] = []
-    context, entities = compared_entities(topic)
+    written = " " + " ".join(" ".join(re.findall(r"\w+", fold(s.text).lower())) for s in sentences)
+    context, entities = compared_entities(topic, written + " ")
+    used: set[tuple[str, int]] = set()  # one sentence is quoted once, for one entity
     if len(entities) >= 2:
         for entity in entities[:MAX_COMPARED]:
             # A name or a year is found only where all of it is written, not one word of it.
             needed = set(word_tokens(fold(entity))) - _TALK
-            holding = [s for s in sentences if needed <= set(word_tokens(fold(s.text)))]
+            holding = [
+                s
+                for s in sentences
+                if needed <= set(word_tokens(fold(s.text)))
+                and (s.chunk.doc_id, s.start) not in used
+            ]
             best = _closest(f"{context} {entity}", holding)
             if best is not None:
+                used.add((best.chunk.doc_id, best.start))
                 # The line is labelled with the entity: its clause says what the context asks.
                 best = (
                     _clause(best, _head(context), set(), sentences)

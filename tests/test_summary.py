@@ -190,3 +190,27 @@ def test_comparison_of_two_years_quotes_what_each_says_of_the_context(passages, 
         "thẩm định, quyết định kết nạp 368 đảng viên [1]",
         "trong đó đã tiến hành thẩm định, quyết định kết nạp 44 đảng viên [2]",
     ]
+
+
+@pytest.mark.parametrize(
+    "topic",
+    [
+        "Đảng ủy Khối các cơ quan TP Hà Nội và Đảng bộ Khối Cơ quan và Doanh nghiệp tỉnh",
+        "Dang uy Khoi cac co quan TP Ha Noi va Dang bo Khoi Co quan va Doanh nghiep tinh",
+    ],
+)
+def test_a_name_holding_va_is_one_side_and_no_sentence_is_quoted_twice(passages, topic):
+    """ "Cơ quan và Doanh nghiệp" is written so in the articles: that "và" is part of a name, not
+    the comparison's (before, the last "và" split one organisation into two sides, and both
+    sides quoted one sentence)."""
+    answer = compare(topic, _hits(passages, [KINHTEDOTHI, DIEN_BIEN, DOANH_NGHIEP]), passages)
+    left, right = topic.split(" và ", 1) if " và " in topic else topic.split(" va ", 1)
+    assert answer.text.splitlines() == [
+        f"- {left}: Bí thư Đảng uỷ Khối các cơ quan TP Hà Nội Lê Minh Đức, Trưởng Ban chỉ đạo "
+        "Chương trình số 06-Ctr/ĐUK chủ trì Hội nghị. [1]",
+        f"- {right}: Chính vì vậy, Đảng bộ Khối Cơ quan và Doanh nghiệp tỉnh luôn chú trọng nâng "
+        "cao năng lực lãnh đạo, sức chiến đấu của tổ chức cơ sở đảng và chất lượng đội ngũ cán "
+        "bộ, đảng viên. [2]",
+    ]
+    assert [c.doc_id for c in answer.citations] == [KINHTEDOTHI, DIEN_BIEN]
+    assert len({(c.doc_id, c.start) for c in answer.citations}) == 2
