@@ -1,7 +1,9 @@
 """Chroma clients that follow writes made by other processes.
 
-In: `Settings` (embedded folder under RAG_DATA_DIR, or a server host). Out: a client, and a way
-to notice that another process changed the embedded store so it is opened again.
+In: `Settings` (embedded folder under RAG_DATA_DIR, or a server and its RAG_CHROMA_AUTH). Out:
+a client, and a way to notice that another process changed the embedded store so it is opened
+again. A server that is down or refuses the login is one line (`ChromaUnavailable`) naming its
+scheme, host and port, never its credentials.
 The embedded client keeps each collection's HNSW graph in memory: rows that another process
 adds are counted but never returned by a query until the folder is opened anew. A writer
 touches a marker file after each batch; a reader that finds it changed by someone else drops
@@ -71,13 +73,11 @@ def _auth(settings: Settings) -> dict[str, str]:
     if not settings.chroma_auth:
         return {}
     basic = ":" in settings.chroma_auth
+    provider = (
+        "basic_authn.BasicAuthClientProvider" if basic else "token_authn.TokenAuthClientProvider"
+    )
     return {
-        "chroma_client_auth_provider": "chromadb.auth."
-        + (
-            "basic_authn.BasicAuthClientProvider"
-            if basic
-            else "token_authn.TokenAuthClientProvider"
-        ),
+        "chroma_client_auth_provider": f"chromadb.auth.{provider}",
         "chroma_client_auth_credentials": settings.chroma_auth,
     }
 
@@ -94,11 +94,8 @@ def server_error(settings: Settings, exc: BaseException) -> ChromaUnavailable:
             f"Máy chủ Chroma {where} từ chối đăng nhập: kiểm tra RAG_CHROMA_AUTH "
             "(người-dùng:mật-khẩu, hoặc token)."
         )
-    if _caused_by(exc, "TransportError", "ConnectionError", "TimeoutError") or status in (
-        502,
-        503,
-        504,
-    ):
+    gateway = status in (502, 503, 504)  # a proxy in front of a server that is down
+    if gateway or _caused_by(exc, "TransportError", "ConnectionError", "TimeoutError"):
         return ChromaUnavailable(
             f"Không kết nối được máy chủ Chroma {where}: hãy kiểm tra máy chủ đang chạy và "
             "RAG_CHROMA_HOST, RAG_CHROMA_PORT."

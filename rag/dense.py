@@ -284,12 +284,11 @@ class DenseIndex:
 
     def _write(self, write: Callable[[], None], epoch: int) -> None:
         try:
-            write()
+            with self._server_requests():
+                write()
         except StoreError:
             raise
         except Exception as exc:
-            if self.settings.chroma_host:
-                raise chroma.server_error(self.settings, exc) from None
             raise StoreError(write_failed(exc, "Chroma")) from exc
         chroma.note_write(self.settings, epoch)
 
