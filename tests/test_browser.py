@@ -1,9 +1,12 @@
 """The chat page in a real headless Chromium: `python app.py` on a free port behind a login,
 against a copy of the seed corpus (first start: the page opens while the corpus is ingested).
-An English-language browser meets only Vietnamese (login form, upload box); an answer with a
-citation that opens its source and the cleaned article; one vote per answer; an upload that is
-indexed and cited; an article's `<script>` / `<img onerror>` shown as text; on a 390x844 phone
-the status is one line and the sources sit right under the answer.
+An English-language browser meets only Vietnamese (login form, upload box, settings, a refused
+file, an upload under way); an answer with a citation that opens its source and the cleaned
+article; one vote per answer, confirmed; three example questions from the collection that ask
+at once, their answer's bold shown as bold (no literal markdown); "Bỏ bộ lọc" asks again; an
+upload that is indexed and cited, the status line following its vectors to the end; an
+article's `<script>` / `<img onerror>` shown as text; on a 390x844 phone the status is one line
+and the sources sit right under the answer.
 
 Screenshots (1280x900 and 390x844) go to a temporary folder, or to $RAG_SCREENSHOT_DIR when set
 (`make screenshot` sets docs/). Needs Debian's chromium (CI installs it in .ci/run); skipped
@@ -38,8 +41,23 @@ CHROMIUM_ARGS = [
 ]
 QUESTION = "Ai là Trưởng Ban chỉ đạo Chương trình số 06-Ctr/ĐUK?"
 USER, PASSWORD = "an", "mật khẩu 06"
-# Gradio's English strings for the login page and the upload box.
-ENGLISH = ("Login", "username", "password", "Incorrect", "Drop File", "Click to Upload", "- or -")
+# Gradio's English strings for the login page, the upload box, its toasts and progress line,
+# and the retrieval modes' former names.
+ENGLISH = (
+    "Login",
+    "username",
+    "password",
+    "Incorrect",
+    "Drop File",
+    "Click to Upload",
+    "- or -",
+    "Uploading",
+    "Invalid file",
+    "Error",
+    "hybrid",
+    "dense",
+    "lexical",
+)
 KINHTEDOTHI_TITLE = "Đảng uỷ Khối các cơ quan TP chủ động nâng cao chất lượng đảng viên"
 UPLOAD_NAME = "hop_tac_xa_binh_minh.txt"
 UPLOAD_TITLE = "Hợp tác xã Bình Minh khánh thành nhà máy chế biến cà phê"
@@ -197,6 +215,20 @@ def test_chat_page_answers_cites_uploads_in_chromium(server, browser, screenshot
     upload_box = page.inner_text("#upload")
     assert "Thả tệp vào đây" in upload_box and _no_english(upload_box) == []
 
+    # Three example questions drawn from the collection; a click asks at once, and the
+    # answer's bold count shows in bold, not as literal asterisks.
+    examples = page.locator("#examples button")
+    assert examples.count() == 3
+    assert examples.nth(2).inner_text() == "Có bao nhiêu bài viết trong bộ tài liệu?"
+    examples.nth(2).click()
+    bot = page.locator("#chat .message-content").nth(1)
+    bot.locator("a.cite").first.wait_for()
+    assert bot.inner_text().startswith("Có 5 bài viết trong bộ tài liệu:")
+    assert bot.locator("strong").first.inner_text() == "5"
+    assert "**" not in bot.inner_text() and bot.locator("li").count() == 5
+    page.click("#clear")
+    page.locator("#chat .message-content").first.wait_for(state="detached")
+
     bot = _ask(page, QUESTION, 1)
     answer = bot.inner_text()
     assert "Lê Minh Đức" in answer
@@ -248,6 +280,9 @@ def test_chat_page_answers_cites_uploads_in_chromium(server, browser, screenshot
     feedback = data_dir / "feedback.jsonl"
     page.locator("#chat button[aria-label='Hữu ích']").first.click()
     _wait_for(lambda: feedback.exists())
+    page.wait_for_function(
+        "document.querySelector('#notice').innerText.includes('Đã ghi nhận: câu trả lời hữu ích')"
+    )
     page.locator("#chat button[aria-label='Không hữu ích']").first.click()
     _wait_for(lambda: json.loads(feedback.read_text("utf-8"))["vote"] == "down")
     [record] = [json.loads(line) for line in feedback.read_text("utf-8").splitlines()]
@@ -266,12 +301,29 @@ def test_chat_page_answers_cites_uploads_in_chromium(server, browser, screenshot
     )
     page.click("#clear-filters")
     page.locator("#clear-filters").wait_for(state="hidden")
-    assert date_from.input_value() == "" and page.inner_text("#notice") == ""
+    assert date_from.input_value() == ""
+    # ... and asks the question again over the whole collection.
+    again = page.locator("#chat .message-content").nth(5)
+    again.locator("a.cite").first.wait_for()
+    assert "Lê Minh Đức" in again.inner_text()
+    assert page.inner_text("#notice") == ""
+    assert page.locator("#chat .message-content").nth(4).inner_text() == QUESTION
     page.click("#clear")
+
+    # A file of another type: refused by the server in one Vietnamese line, no English toast.
+    tool = tmp_path / "uploads" / "tool.exe"
+    tool.parent.mkdir()
+    tool.write_bytes(b"MZ")
+    page.locator("#upload input[type=file]").set_input_files(str(tool))
+    page.locator("#upload-result li.failed").wait_for()
+    assert page.inner_text("#upload-result") == (
+        "✗ tool.exe: loại tệp không được hỗ trợ (.exe; nhận .txt, .md, .html, .htm, .pdf, .docx)"
+    )
+    assert _no_english(page.inner_text("body")) == []
+    page.locator("#upload button[aria-label='Xoá']").first.click()
 
     # Upload a new article, then ask about it.
     upload = tmp_path / "uploads" / UPLOAD_NAME
-    upload.parent.mkdir()
     upload.write_text(UPLOAD_TEXT, "utf-8")
     page.locator("#upload input[type=file]").set_input_files(str(upload))
     page.locator("#upload-result li.ok").wait_for()
@@ -280,6 +332,11 @@ def test_chat_page_answers_cites_uploads_in_chromium(server, browser, screenshot
     )
     assert (corpus / UPLOAD_NAME).read_text("utf-8") == UPLOAD_TEXT
     assert UPLOAD_TITLE in page.inner_text("#documents")
+    # The status line follows the upload's vectors to their end in this tab.
+    page.wait_for_function(
+        "document.querySelector('#status summary').innerText"
+        " === 'Trả lời bằng trích dẫn từ tài liệu · 6 tài liệu'"
+    )
 
     bot = _ask(page, UPLOAD_QUESTION, 1)
     assert "86 lao động" in bot.inner_text()
