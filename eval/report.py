@@ -69,6 +69,7 @@ def write_results(by_mode: dict[str, list[Record]], folder: Path) -> Path:
                     "short_answer": r.short_answer,
                     "span": r.answer.span,
                     "abstained": r.answer.abstained,
+                    "notice": r.answer.notice,  # e.g. why an LLM's answer was not shown
                     "cited": r.cited,
                     "timings_ms": {k: round(v, 2) for k, v in r.answer.timings_ms.items()},
                     "scores": r.scores(),
