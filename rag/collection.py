@@ -236,8 +236,22 @@ def _form(text: str) -> str:
 
 
 def _contains(form: str, name: str, marked: bool) -> bool:
-    name = canonical(name) if marked else fold(canonical(name))
-    return re.search(rf"(?<!\w){re.escape(name)}(?!\w)", form) is not None
+    """Whether the question names `name`: as written, or run together or spelled out without
+    spaces, marks and "và"/"&" ("Kinh tế và Đô thị", "kinh te do thi" name "Kinhtedothi")."""
+    written = canonical(name) if marked else fold(canonical(name))
+    if re.search(rf"(?<!\w){re.escape(written)}(?!\w)", form) is not None:
+        return True
+    letters = "".join(w for w in _WORDS.findall(fold(name).lower()) if w not in _JOINS)
+    words = [w for w in _WORDS.findall(fold(form).lower()) if w not in _JOINS]
+    return len(letters) >= 4 and any(
+        "".join(words[i:j]) == letters
+        for i in range(len(words))
+        for j in range(i + 1, len(words) + 1)
+    )
+
+
+_WORDS = re.compile(r"[^\W_]+")
+_JOINS = frozenset(("va", "and"))
 
 
 # --- dates -----------------------------------------------------------------------------------

@@ -295,7 +295,32 @@ def _topic(message: str, names: Iterable[str]) -> str:
             text = re.sub(rf"(?<!\w){re.escape(form)}(?!\w)", " ", text)
     text = _DATE_TEXT.sub(" ", text)
     talk = _DOC_TALK if marked else _FOLDED_DOC_TALK
-    return " ".join(w for w in re.findall(r"[^\W_]+", text) if w not in talk)
+    words = _without_run_together(re.findall(r"[^\W_]+", text), names)
+    return " ".join(w for w in words if w not in talk)
+
+
+# Joining words a name may be spelled out with ("Kinh tế và Đô thị" for "Kinhtedothi").
+_JOINS = frozenset(("va", "and"))
+
+
+def _without_run_together(words: list[str], names: Iterable[str]) -> list[str]:
+    """`words` without any run of them that spells one of `names` once spaces, marks and
+    "và" are dropped on both sides ("kinh tế và đô thị" spells "Kinhtedothi")."""
+    spelled = {
+        "".join(w for w in re.findall(r"[^\W_]+", fold(n).lower()) if w not in _JOINS)
+        for n in names
+    }
+    spelled = {n for n in spelled if len(n) >= 4}
+    folded = [fold(w).lower() for w in words]
+    for i in range(len(words)):
+        joined = ""
+        for j in range(i, len(words)):
+            joined += "" if folded[j] in _JOINS else folded[j]
+            if joined in spelled:
+                return words[:i] + _without_run_together(words[j + 1 :], names)
+            if len(joined) > max(map(len, spelled), default=0):
+                break
+    return words
 
 
 def _rest(text: str) -> str:

@@ -111,6 +111,26 @@ def test_which_article_by_outlet_date_or_author(catalog, question, doc_id):
     assert [c.doc_id for c in answer.citations] == [doc_id]
 
 
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Bài viết nào đăng trên báo Kinh tế và Đô thị?",
+        "Bai viet nao dang tren bao Kinh te Do thi?",
+        "Báo Kinh tế & Đô thị có bài nào?",
+    ],
+)
+def test_an_outlet_spelled_out_reads_the_metadata(assistant, question):
+    """The outlet is stored as "Kinhtedothi"; a reader spells it out. Before, the question went
+    to the factoid answerer, which quoted a sentence naming the newspaper's editor."""
+    answer = assistant.ask(question)
+    assert answer.text.splitlines() == [
+        "1 bài viết khớp với câu hỏi:",
+        "- «Đảng uỷ Khối các cơ quan TP chủ động nâng cao chất lượng đảng viên» "
+        "(Kinhtedothi, 17/02/2023, tác giả Thịnh An) [1]",
+    ]
+    assert [c.doc_id for c in answer.citations] == [KINHTEDOTHI]
+
+
 def test_a_date_no_article_has_is_left_to_the_content():
     # "Bài báo nào được xuất bản năm 1937?" may ask about a paper the text mentions.
     catalog = Catalog(())
