@@ -36,7 +36,7 @@ from rag.errors import ConfigError, DocumentError, QueryError, StoreError
 from rag.feedback import MAX_FEEDBACK_BYTES, record_vote
 from rag.reader import reader_for
 from rag.sessions import SESSION_COOKIE, Sessions, TooManyAttempts
-from rag.ui.assets import CSS, SOURCES_JS
+from rag.ui.assets import CSS, GRADIO_TEXT_JS, SOURCES_JS
 from rag.uploads import NOT_RECEIVED, received_file
 
 log = logging.getLogger(__name__)
@@ -492,6 +492,7 @@ def page_options(max_upload_bytes: int = ui.MAX_UPLOAD_BYTES) -> dict:
     return {
         "max_file_size": max_upload_bytes,
         "css": CSS,
+        "head": f"<script>{GRADIO_TEXT_JS}</script>",
         "theme": gr.themes.Default(font=["system-ui", "sans-serif"], font_mono=["monospace"]),
         "i18n": gr.I18n(en=ui.GRADIO_TRANSLATIONS),
         "ssr_mode": False,

@@ -53,6 +53,8 @@ ENGLISH = (
     "- or -",
     "Uploading",
     "Invalid file",
+    "exceed",
+    "processing",
     "Error",
     "hybrid",
     "dense",
@@ -321,6 +323,20 @@ def test_chat_page_answers_cites_uploads_in_chromium(server, browser, screenshot
     )
     assert _no_english(page.inner_text("body")) == []
     page.locator("#upload button[aria-label='Xoá']").first.click()
+    # A file over the size limit: Gradio's browser code refuses it before sending, in a toast
+    # that now speaks Vietnamese.
+    big = tmp_path / "uploads" / "lon.txt"
+    with open(big, "wb") as f:
+        f.truncate(21 * 2**20)
+    page.locator("#upload input[type=file]").set_input_files(str(big))
+    page.wait_for_function(
+        "[...document.querySelectorAll('[data-testid=toast-body]')]"
+        ".some((t) => t.innerText.includes('Tệp quá lớn'))"
+    )
+    toast = page.locator("[data-testid=toast-body]").first.inner_text()
+    assert toast.startswith("Lỗi") and 'Tệp quá lớn (tối đa 20.0 MB): "lon.txt"' in toast
+    assert _no_english(page.inner_text("body")) == []
+    page.locator("[data-testid=toast-close]").first.click()
 
     # Upload a new article, then ask about it.
     upload = tmp_path / "uploads" / UPLOAD_NAME

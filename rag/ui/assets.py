@@ -1,9 +1,9 @@
 """The page's own style sheet and script, as strings `app.py` hands to Gradio.
 
 In: nothing. Out: `CSS` (status line, citations, source cards, the sources column beside the chat
-on a laptop, the upload box's progress line in Vietnamese) and `SOURCES_JS` (citation links open
-their card; "Xem toàn bài" fetches the cleaned article once and folds it away again).
-Never: a font, script or style from the internet.
+on a laptop), `SOURCES_JS` (citation links open their card; "Xem toàn bài" fetches the cleaned
+article once and folds it away again) and `GRADIO_TEXT_JS` (Gradio's own English messages that
+have no translation key, said in Vietnamese). Never: a font, script or style from the internet.
 """
 
 CSS = """
@@ -37,10 +37,6 @@ CSS = """
   #sources-column #sources { max-height: 520px; overflow-y: auto !important; }
 }
 .uploads li.failed { color: #b91c1c; }
-/* While a file is sent Gradio writes "Uploading 1 file..." into the upload box, in English and
-   without a translation key: that text is hidden and said in Vietnamese. */
-#upload span.uploading { font-size: 0; }
-#upload span.uploading::before { content: "Đang tải tệp lên…"; font-size: var(--text-md); }
 #examples { margin-top: 0.3em; }
 table.documents { font-size: 0.9em; }
 """
@@ -82,4 +78,51 @@ element.addEventListener('click', async (event) => {
   button.textContent = box.hidden ? 'Xem toàn bài' : 'Thu gọn bài';
   button.setAttribute('aria-expanded', String(!box.hidden));
 });
+"""
+
+# Gradio's browser code writes a few messages in English with no translation key: the upload
+# box's progress line, the toast for a file over the size limit (checked before it is sent),
+# the one for a file type the box does not take, the toasts' titles, and "processing |" or the
+# queue position over an output while it is computed. Each such text, in a toast, a progress
+# overlay or the upload box only, is replaced by its Vietnamese as soon as Gradio writes it.
+GRADIO_TEXT_JS = r"""
+(() => {
+  const rules = [
+    [/^Error$/, 'Lỗi'],
+    [/^Warning$/, 'Cảnh báo'],
+    [/^Info$/, 'Thông báo'],
+    [/^processing \|$/, 'đang xử lý |'],
+    [/^queue: (\d+)\/(\d*) \|$/, 'hàng đợi: $1/$2 |'],
+    [/^Loading\.\.\.$/, 'Đang tải…'],
+    [/^An error occurred\.$/, 'Đã có lỗi.'],
+    [/^Uploading\s+(\d+)\s+files?\.\.\.$/, 'Đang tải $1 tệp lên…'],
+    [/^File\(s\) exceed the maximum allowed size of ([^:]+): (.+)$/,
+     (_, most, names) => `Tệp quá lớn (tối đa ${most.replace(/b$/, 'B')}): ${names}`],
+    [/^Invalid file types?: (.+)\. Only (.+) allowed\.$/,
+     'Không nhận loại tệp này: $1 (chỉ nhận $2).'],
+  ];
+  const where = '[data-testid="toast-body"], [data-testid="status-tracker"], #upload';
+  const fix = (node) => {
+    const text = (node.nodeValue || '').trim();
+    if (!text || !node.parentElement || !node.parentElement.closest(where)) return;
+    for (const [pattern, vietnamese] of rules) {
+      if (pattern.test(text)) {
+        node.nodeValue = text.replace(pattern, vietnamese);
+        return;
+      }
+    }
+  };
+  const scan = (root) => {
+    if (root.nodeType === Node.TEXT_NODE) return fix(root);
+    if (root.nodeType !== Node.ELEMENT_NODE) return;
+    const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) fix(node);
+  };
+  new MutationObserver((records) => {
+    for (const record of records) {
+      if (record.type === 'characterData') fix(record.target);
+      else record.addedNodes.forEach(scan);
+    }
+  }).observe(document.documentElement, {subtree: true, childList: true, characterData: true});
+})();
 """
