@@ -121,7 +121,7 @@ def answer_shaped(
     if best.coverage < ABSTAIN_THRESHOLD or not numbers_agree(question, best.sentence.text):
         return None  # weak evidence: the factoid answerer abstains (or finds better) as before
     if shape == YES_NO:
-        return _yes_no(question, about, best)
+        return _yes_no(question, about, best, overlap, _previous(sentences, best.sentence))
     text = best.sentence.text
     found = _items(text, overlap) if shape == LIST else (_reason if shape == WHY else _means)(text)
     if shape == WHY and not found and _THEREFORE.search(best.sentence.text):
@@ -303,19 +303,35 @@ def _negated(text: str, words: set[str]) -> bool:
     )
 
 
-def _yes_no(question: str, about: str, best: _Scored) -> Answer:
+def _yes_no(
+    question: str, about: str, best: _Scored, overlap: Overlap, before: Sentence | None
+) -> Answer:
     """ "Có." when the best sentence holds AFFIRM of the proposition's weight, "Không." when it
     also negates it and the question does not (or the reverse); else that the documents do not
-    say, with the closest sentence. Either way the sentence is cited."""
+    say, with the closest sentence. A sentence that says it of what the sentence before it
+    names ("… dự và chỉ đạo hội nghị" after "… tổ chức Hội nghị kiểm điểm") holds it with that
+    sentence, and both are quoted. The excerpt shown is the part of the sentence closest to
+    the proposition, so the quote says what the verdict rests on."""
     sentence = best.sentence
-    cs, ce = support(sentence.text, None, SUPPORT_WORDS)
-    shown = excerpt(sentence.text, cs, ce)
-    citation = Citation.of(sentence.chunk, 1, sentence.start, sentence.end, True)
-    if best.coverage < AFFIRM:
-        body = f"{UNCLEAR} Câu gần nhất trong tài liệu: {shown} [1]"
+    quoted = [sentence]
+    # Only the sentence just before it (a few spaces apart) completes what it says.
+    joint = (
+        before is not None
+        and before.chunk.doc_id == sentence.chunk.doc_id
+        and sentence.start - before.end <= 3
+    )
+    if joint and best.coverage < AFFIRM and overlap(f"{before.text} {sentence.text}") >= AFFIRM:
+        quoted = [before, sentence]
+    shown = [excerpt(s.text, *_focus(s.text, overlap, about)) for s in quoted]
+    citations = tuple(
+        Citation.of(s.chunk, n, s.start, s.end, True) for n, s in enumerate(quoted, 1)
+    )
+    quote = " ".join(f"{text} [{n}]" for n, text in enumerate(shown, 1))
+    if len(quoted) == 1 and best.coverage < AFFIRM:
+        body = f"{UNCLEAR} Câu gần nhất trong tài liệu: {quote}"
         return Answer(
             body,
-            (citation,),
+            citations,
             abstained=True,
             mode="extractive",
             question=question,
@@ -323,7 +339,33 @@ def _yes_no(question: str, about: str, best: _Scored) -> Answer:
         )
     words = set(terms(about, folded=True)) - _NEGATION
     verdict = "Không" if _negated(sentence.text, words) != _negated(about, words) else "Có"
-    return answered(question, f"{verdict}. {shown} [1]", (citation,), verdict)
+    return answered(question, f"{verdict}. {quote}", citations, verdict)
+
+
+_CLAUSE_CUT = re.compile(r"[;:,]\s|\s[-–]\s")
+
+
+def _focus(text: str, overlap: Overlap, about: str) -> tuple[int, int]:
+    """The excerpt of `text` a yes/no verdict quotes: its opening SUPPORT_WORDS words, unless
+    the clause (between ";", ":", "," or a dash) that holds most of the proposition (its
+    numbers first: they are the claim) lies beyond them; then the excerpt around that clause."""
+    opening = support(text, None, SUPPORT_WORDS)
+    cuts = [0] + [m.end() for m in _CLAUSE_CUT.finditer(text)] + [len(text)]
+    clauses = [(a, b) for a, b in zip(cuts, cuts[1:], strict=False) if text[a:b].strip()]
+    if len(clauses) < 2:
+        return opening
+    # Counts and amounts, not the digits of a code ("51-KH/ĐUK").
+    numbers = re.findall(r"(?<![\w/-])\d+(?:[.,]\d+)*(?![\w/-])", about)
+
+    def weight(clause: tuple[int, int]) -> tuple[int, float, int]:
+        part = text[clause[0] : clause[1]]
+        held = sum(
+            bool(re.search(rf"(?<![\d.,/]){re.escape(n)}(?![\d.,/])", part)) for n in numbers
+        )
+        return held, overlap(part), -clause[0]
+
+    best = max(clauses, key=weight)
+    return opening if best[1] <= opening[1] else support(text, best, SUPPORT_WORDS)
 
 
 # ---------------------------------------------------------------------------------------------

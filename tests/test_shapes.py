@@ -189,3 +189,35 @@ def test_commas_that_join_clauses_are_not_split_into_items():
     assert answer_shaped("Đoàn công tác của tỉnh gồm những gì?", _inline(clauses)) is None
     answer = answer_shaped("Các mặt hàng xuất khẩu chủ yếu gồm những gì?", _inline(listed))
     assert answer.text == "- gạo [1]\n- cà phê [2]\n- hạt điều [3]\n- hồ tiêu [4]"
+
+
+def test_yes_no_reads_a_sentence_with_the_one_before_it_that_names_its_subject(passages):
+    """ "… dự và chỉ đạo hội nghị" says she attended the meeting the sentence before it names:
+    the verdict is "Có" with both quoted (before, "not stated" quoted the sentence saying yes)."""
+    answer = answer_shaped(
+        "Bà Nguyễn Thị Tuyến có dự hội nghị kiểm điểm không?", _hits(passages, HA_NOI)
+    )
+    assert not answer.abstained and answer.short_answer == "Có"
+    assert answer.text == (
+        "Có. Sáng 25/12, Đảng ủy Khối các cơ quan Thành phố tổ chức Hội nghị kiểm điểm tập thể "
+        "và cá nhân Ban Thường vụ Đảng ủy. [1] Đồng chí Nguyễn Thị Tuyến, Ủy viên Trung ương "
+        "Đảng, Phó Bí thư Thường trực Thành ủy dự và chỉ đạo hội nghị. [2]"
+    )
+    text = (SEED / HA_NOI).read_text("utf-8")
+    assert [text[c.start : c.end] for c in answer.citations] == [c.quote for c in answer.citations]
+    folded = answer_shaped(
+        fold("Bà Nguyễn Thị Tuyến có dự hội nghị kiểm điểm không?"), _hits(passages, HA_NOI)
+    )
+    assert folded.short_answer == "Có" and "Nguyễn Thị Tuyến" in folded.text
+
+
+@pytest.mark.parametrize("typed", [True, False], ids=["diacritics", "folded"])
+def test_yes_no_quotes_the_clause_its_verdict_rests_on(passages, typed):
+    """The claim is "594 chi bộ", at the end of an 80-word sentence: the excerpt is that
+    clause, not the sentence's opening words about another plan."""
+    question = "Có phải Kế hoạch số 51-KH/ĐUK được triển khai tới 594 chi bộ?"
+    answer = answer_shaped(question if typed else fold(question), _hits(passages, KINHTEDOTHI))
+    assert answer.text == (
+        "Có. … đất nước phồn vinh, hạnh phúc”, triển khai tới 64 tổ chức cơ sở đảng và 594 chi "
+        "bộ trực thuộc đảng ủy cơ sở. [1]"
+    )
