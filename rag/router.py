@@ -15,6 +15,7 @@ from dataclasses import replace
 from rag.collection import Catalog, answer_collection
 from rag.foreign import NO_MODEL, NOTE, Similarity, answer_foreign
 from rag.intents import COLLECTION, COMPARISON, FACTOID, SMALL_TALK, SUMMARY, Intent, route
+from rag.reader import reader_for
 from rag.retrieval import Retriever
 from rag.smalltalk import small_talk_reply
 from rag.summary import compare, summarize
@@ -64,7 +65,8 @@ class Router:
         search = _Search(self.retriever, snapshot, k, "dense", filters)
         answer = _by_kind(intent, question, history, catalog, search)
         if answer is None:
-            return answer_foreign(question, search(question), similarity)
+            reader = reader_for(self.retriever.settings.reader)
+            return answer_foreign(question, search(question), similarity, reader)
         if answer.abstained:
             return answer
         return replace(answer, text=f"{NOTE}\n\n{answer.text}")

@@ -11,6 +11,7 @@ from rag.collection import Catalog, answer_collection, display_date, question_da
 from rag.config import Settings
 from rag.foreign import NO_MODEL, NOTE, answer_foreign
 from rag.intents import GREETING, HELP, THANKS
+from rag.reader import Read
 from rag.retrieval import Retriever
 from rag.router import Router
 from rag.smalltalk import example_questions, small_talk_reply
@@ -228,6 +229,37 @@ def test_foreign_question_quotes_the_closest_sentence_under_one_line(assistant):
     )
     assert answer.citations[0].doc_id == KINHTEDOTHI
     assert answer_foreign("Who chaired the conference?", hits, None).text == NO_MODEL
+
+
+class _PlantedReader:
+    """A reader whose best span in a passage is `wanted` where the passage holds it."""
+
+    def __init__(self, wanted: str):
+        self.wanted = wanted
+
+    def read(self, question, passages, avoid=None):
+        found = []
+        for passage in passages:
+            at = passage.find(self.wanted)
+            found.append(Read(at, at + len(self.wanted), 0.5, 3.0) if at >= 0 else None)
+        return found
+
+
+def test_foreign_question_gets_the_readers_direct_answer_under_the_note(assistant):
+    """With the reader, an English question gets the answer span first, not a whole sentence
+    (before: the closest sentence, often the article's lead)."""
+    hits = assistant.retriever.search("Lê Minh Đức chủ trì Hội nghị", k=2, mode="lexical")
+    answer = answer_foreign(
+        "Who chaired the conference?",
+        hits,
+        lambda question, sentences: [0.0] * len(sentences),
+        _PlantedReader("Lê Minh Đức"),
+    )
+    assert answer.short_answer == answer.span == "Lê Minh Đức"
+    assert answer.text.startswith(f"{NOTE}\n\nLê Minh Đức [1] — ")
+    cite = answer.citations[0]
+    assert cite.doc_id == KINHTEDOTHI
+    assert cite.quote[cite.span[0] - cite.start : cite.span[1] - cite.start] == "Lê Minh Đức"
 
 
 # -- the router step in Assistant.ask ---------------------------------------------------------
