@@ -302,7 +302,8 @@ def test_cli_and_page_report_each_file_as_assistant_ingest_gives_it(run, monkeyp
     # updated, from the same outcomes.
     edited = run.corpus.parent / seeds[4]
     edited.write_text((run.corpus / seeds[4]).read_text("utf-8") + "\nĐoạn mới.\n", "utf-8")
-    page = ChatPage(assistant)
+    # Both files lie in the folder the page takes as Gradio's upload folder.
+    page = ChatPage(assistant, upload_dir=run.corpus.parent)
     result, *_ = page.upload([str(edited), str(run.corpus / "anh.txt")])
     assert result == (
         f'<ul class="uploads"><li class="ok">✓ <code>{seeds[4]}</code>: đã cập nhật {seeds[4]} '
