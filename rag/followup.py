@@ -16,8 +16,9 @@ import re
 from collections.abc import Sequence
 
 from rag.phrases import E, Phrases, W
+from rag.question import asked_unit, unit_head
 from rag.spans import person_spans
-from rag.text import canonical, fold, has_diacritics
+from rag.text import canonical, fold, has_diacritics, nfc
 
 # "<one or two words> đó": the noun the demonstrative points back with (people: _PERSON; times,
 # "năm đó", by the chain's own rule).
@@ -53,6 +54,9 @@ def resolve_reference(question: str, history: Sequence[tuple[str, str]]) -> str 
     if not history:
         return None
     prev_q, prev_a = history[-1]
+    counted = _other_count(question, prev_q)
+    if counted:
+        return counted
     person = _PERSON.search(question)
     if person:
         for earlier in (_MARKERS.sub("", prev_a), prev_q):
@@ -78,6 +82,45 @@ def resolve_reference(question: str, history: Sequence[tuple[str, str]]) -> str 
                         start = m.end(1) - len(" ".join(words))
                         return question[:start] + found + question[m.end() :]
     return None
+
+
+# "Còn <X> thì sao?": X asked about as the previous question asked.
+_CONTINUE = Phrases(
+    r"^\W*(?:thế |vậy )?còn\s+(?P<x>.+?)\s*(?:thì sao|thì thế nào|thế nào|ra sao)?\W*$"
+)
+_COUNT = Phrases(rf"{W}(?:bao nhiêu|mấy)\s+")
+
+
+def _other_count(question: str, prev_q: str) -> str | None:
+    """ "Còn tổ chức cơ sở đảng thì sao?" after "… triển khai tới bao nhiêu chi bộ?" counts the
+    other thing: "… triển khai tới bao nhiêu tổ chức cơ sở đảng?". Only for a count of a named
+    unit and a common noun (lowercase): "Còn Hà Nội thì sao?" or "Còn năm 2021 thì sao?" asks
+    the same of another subject or year, which the chain's own rule does."""
+    m = _CONTINUE.search(question)
+    if not m:
+        return None
+    x = nfc(question)[m.start("x") : m.end("x")].strip()
+    unit = asked_unit(prev_q)
+    count = _COUNT.search(prev_q)
+    if not unit or not count or not x or not x[0].islower() or re.search(r"\d", x):
+        return None
+    at = count.end()
+    rest = prev_q[at:]
+    words = rest.split()
+    # The unit's words as the question wrote them, up to what ends the noun phrase.
+    n = 0
+    # The counted noun is one word: its syllables by segmentation (all of them when typed
+    # without diacritics, which segments poorly).
+    size = unit_head(prev_q) if has_diacritics(prev_q) else len(unit)
+    while n < len(words) and n < size and fold(words[n]).lower().strip("?.,!") == unit[n]:
+        n += 1
+    if n == 0:
+        return None
+    tail = " ".join(words[n:])
+    end = "" if tail else "?"
+    last = words[n - 1]
+    mark = last[len(last.rstrip("?.,!")) :]
+    return f"{prev_q[:at]}{x}{mark}{' ' + tail if tail else end if not mark else ''}"
 
 
 def _phrase(text: str, head: list[str]) -> str | None:

@@ -107,9 +107,40 @@ def test_three_turns_a_count_then_that_plan(assistant):
     assert answers[2].citations[0].doc_id == KINHTEDOTHI
 
 
+def test_three_turns_then_the_other_count(assistant):
+    """ "Còn tổ chức cơ sở đảng thì sao?" after a count of chi bộ counts the other unit (before,
+    the chain made it the subject: "tổ chức cơ sở đảng tới bao nhiêu chi bộ?", answered 594)."""
+    answers = _talk(
+        assistant,
+        [
+            "Kế hoạch số 51-KH/ĐUK được triển khai tới bao nhiêu chi bộ?",
+            "Còn tổ chức cơ sở đảng thì sao?",
+            "Kế hoạch đó do ai ban hành?",
+        ],
+    )
+    assert answers[1].standalone_question == (
+        "Kế hoạch số 51-KH/ĐUK được triển khai tới bao nhiêu tổ chức cơ sở đảng?"
+    )
+    assert answers[1].short_answer == "64"
+    assert answers[2].standalone_question == "Kế hoạch số 51-KH/ĐUK do ai ban hành?"
+
+
 @pytest.mark.parametrize(
     ("question", "history", "expected"),
     [
+        (
+            "con to chuc co so dang thi sao?",
+            [("Ke hoach duoc trien khai toi bao nhieu chi bo?", "594 [1]")],
+            "Ke hoach duoc trien khai toi bao nhieu to chuc co so dang?",
+        ),
+        (
+            "Còn đảng viên thì sao?",
+            [("Có bao nhiêu chi bộ trực thuộc Đảng bộ Khối?", "159 [1]")],
+            "Có bao nhiêu đảng viên trực thuộc Đảng bộ Khối?",
+        ),
+        # Another subject or another year is the chain's own "còn" rule, not a count's unit.
+        ("Còn Hà Nội thì sao?", [("Điện Biên có bao nhiêu đảng viên?", "10 nghìn [1]")], None),
+        ("Còn năm 2021 thì sao?", [("Năm 2020 kết nạp bao nhiêu đảng viên?", "368 [1]")], None),
         # Nothing earlier names a "nghị quyết": the question stays as it is.
         ("Nghị quyết đó có hiệu lực khi nào?", [("Ai chủ trì hội nghị?", "Lê Minh Đức [1]")], None),
         # The noun alone again names nothing more than the demonstrative.
