@@ -357,23 +357,24 @@ class Chain:
                 routed, question=question, standalone_question=question, timings_ms=timings
             )
             return
-        standalone, hits = self._prepare.invoke(
-            {
-                "question": question,
-                "history": list(history),
-                "k": k,
-                "mode": mode,
-                "filters": filters,
-            }
-        )
+        inputs = {
+            "question": question,
+            "history": list(history),
+            "k": k,
+            "mode": mode,
+            "filters": filters,
+        }
+        # A follow-up is first rewritten by rules, so that the draft shows at once; the LLM's
+        # rewrite (one more reply to wait for) comes after it.
+        standalone, hits = self._prepare.invoke({**inputs, "by_llm": False})
         t1 = time.perf_counter()
-        if self.llm is None or not hits:
+        if self.llm is None or not (hits or history):
             answer = self._extractive(standalone, hits)
             for piece in re.findall(r"\S+\s*", answer.text):
                 yield Delta(piece)
             shown = time.perf_counter()
         else:
-            draft = self._extractive(standalone, hits)
+            draft = replace(self._extractive(standalone, hits), hits=tuple(hits))
             shown = time.perf_counter()
             timings = {
                 "retrieve": (t1 - t0) * 1000,
@@ -386,17 +387,22 @@ class Chain:
                     question=question,
                     standalone_question=standalone,
                     notice=LLM_PENDING,
-                    hits=tuple(hits),
                     timings_ms=timings,
                 )
             )
-            answer = yield from self._llm_answer(standalone, hits[:LLM_PASSAGES], draft)
+            if history:
+                rewritten = self._condense({**inputs, "by_llm": True})["standalone"]
+                if rewritten != standalone:
+                    standalone, hits = self._retrieve({**inputs, "standalone": rewritten})
+            answer = draft
+            if hits:
+                answer = yield from self._llm_answer(standalone, hits[:LLM_PASSAGES], draft)
         t2 = time.perf_counter()
         yield replace(
             answer,
             question=question,
             standalone_question=standalone,
-            hits=tuple(hits),
+            hits=answer.hits or tuple(hits),  # a fallback keeps the draft's own
             timings_ms={
                 "retrieve": (t1 - t0) * 1000,
                 "answer": (t2 - t1) * 1000,
@@ -492,7 +498,7 @@ class Chain:
     def _condense(self, inputs: dict) -> dict:
         question, history = inputs["question"], inputs["history"]
         standalone = question
-        if history and self.llm is not None:
+        if history and self.llm is not None and inputs["by_llm"]:
             try:
                 reply = self.llm.invoke(condense_messages(question, history))
                 text = reply.content.strip() if isinstance(reply.content, str) else ""

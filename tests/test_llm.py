@@ -412,16 +412,22 @@ def test_unreachable_llm_falls_back(retriever):
     )
 
 
-def test_llm_rewrites_follow_ups(retriever):
+def test_a_follow_up_shows_its_draft_before_the_llm_rewrites_it(retriever):
+    history = [("Ai là Trưởng Ban chỉ đạo?", "Lê Minh Đức [1].")]
+    rewritten = "Ông Lê Minh Đức giữ chức vụ gì ở Đảng uỷ Khối?"
     with StubLLM() as stub:
-        stub.queue("Lê Minh Đức giữ chức vụ gì?", "Ông là Bí thư Đảng uỷ Khối [1].")
-        assistant = llm_assistant(retriever, stub)
-        answer = assistant.ask(
-            "Ông ấy giữ chức vụ gì?", history=[("Ai là Trưởng Ban chỉ đạo?", "Lê Minh Đức [1].")]
-        )
-    assert answer.standalone_question == "Lê Minh Đức giữ chức vụ gì?"
+        stub.queue(rewritten, "**Bí thư Đảng uỷ Khối** [1]")
+        events = llm_assistant(retriever, stub).stream("Ông ấy giữ chức vụ gì?", history=history)
+        draft = next(events)
+        asked_before_the_draft = len(stub.requests)
+        answer = list(events)[-1]
+    # The draft answers the rules' rewrite at once; the LLM's rewrite is asked for after it.
+    assert isinstance(draft, Draft) and asked_before_the_draft == 0
+    assert draft.answer.standalone_question == "Lê Minh Đức giữ chức vụ gì?"
+    assert answer.standalone_question == rewritten
     condense = stub.requests[0]["messages"]
     assert condense[-1]["content"].startswith("Câu hỏi cuối cùng: Ông ấy giữ chức vụ gì?")
+    assert f"Câu hỏi: {rewritten}" in stub.requests[1]["messages"][-1]["content"]
 
 
 @pytest.mark.slow
