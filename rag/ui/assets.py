@@ -83,8 +83,9 @@ element.addEventListener('click', async (event) => {
 # Gradio's browser code writes a few messages in English with no translation key: the upload
 # box's progress line, the toast for a file over the size limit (checked before it is sent),
 # the one for a file type the box does not take, the toasts' titles, and "processing |" or the
-# queue position over an output while it is computed. Each such text, in a toast, a progress
-# overlay or the upload box only, is replaced by its Vietnamese as soon as Gradio writes it.
+# queue position over an output while it is computed, and a few controls' labels for screen
+# readers. Each such text, in a toast, a progress overlay or the upload box only (a label
+# anywhere), is replaced by its Vietnamese as soon as Gradio writes it.
 GRADIO_TEXT_JS = r"""
 (() => {
   const rules = [
@@ -102,6 +103,20 @@ GRADIO_TEXT_JS = r"""
      'Không nhận loại tệp này: $1 (chỉ nhận $2).'],
   ];
   const where = '[data-testid="toast-body"], [data-testid="status-tracker"], #upload';
+  // What a screen reader says for some of Gradio's controls.
+  const labels = {
+    'Reset to default value': 'Đặt lại giá trị mặc định',
+    'chatbot conversation': 'Cuộc trò chuyện',
+    'Click to upload or drop files': 'Bấm để chọn tệp hoặc thả tệp vào đây',
+    'Close': 'Đóng',
+    'Remove file': 'Gỡ tệp',
+    'Uploaded files': 'Các tệp đã tải lên',
+    'Uploading': 'Đang tải lên',
+  };
+  const relabel = (element) => {
+    const vietnamese = labels[element.getAttribute('aria-label')];
+    if (vietnamese) element.setAttribute('aria-label', vietnamese);
+  };
   const fix = (node) => {
     const text = (node.nodeValue || '').trim();
     if (!text || !node.parentElement || !node.parentElement.closest(where)) return;
@@ -115,14 +130,23 @@ GRADIO_TEXT_JS = r"""
   const scan = (root) => {
     if (root.nodeType === Node.TEXT_NODE) return fix(root);
     if (root.nodeType !== Node.ELEMENT_NODE) return;
+    if (root.hasAttribute('aria-label')) relabel(root);
+    root.querySelectorAll('[aria-label]').forEach(relabel);
     const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
     for (let node = walker.nextNode(); node; node = walker.nextNode()) fix(node);
   };
   new MutationObserver((records) => {
     for (const record of records) {
       if (record.type === 'characterData') fix(record.target);
+      else if (record.type === 'attributes') relabel(record.target);
       else record.addedNodes.forEach(scan);
     }
-  }).observe(document.documentElement, {subtree: true, childList: true, characterData: true});
+  }).observe(document.documentElement, {
+    subtree: true,
+    childList: true,
+    characterData: true,
+    attributes: true,
+    attributeFilter: ['aria-label'],
+  });
 })();
 """
