@@ -4,8 +4,10 @@ In: an `Assistant`, the only object this page talks to (answers, uploads, docume
 status, background ingest). Out: a `gr.Blocks` page with a chat, linked citations, the sources of
 each answer beside it (below it on a phone), uploads, the document list, settings and a one-line
 status; `create_server` puts it behind an optional Vietnamese login (`rag.sessions`). What the
-page shows is made by `rag.ui` (pure functions); this module only wires events to the assistant.
-Never binds beyond RAG_HOST and never shows document text unescaped.
+page shows is made by `rag.ui` (pure functions); this module only wires events to the assistant
+and checks what a client sends before a handler sees it (`Page`).
+Never binds beyond RAG_HOST, never shows document text unescaped, never reads a file a client
+names that Gradio did not receive, and with a login never answers a route without a session.
 """
 
 from __future__ import annotations
