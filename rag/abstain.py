@@ -15,10 +15,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from rag.question import terms
+from rag.question import numbers_agree, terms
 from rag.scoring import logistic
 from rag.types import Hit
 
+# Calibrated on eval/questions.jsonl (docs/evaluation.md): below this share of the question's
+# weighted terms found in the best sentence, the evidence is too weak to answer.
+ABSTAIN_THRESHOLD = 0.3
 FEATURES = (
     "missing_all",
     "missing_first",
@@ -62,4 +65,23 @@ def evidence(question: str, hits: Sequence[Hit], idf: Callable[[str], float]) ->
     return logistic(WEIGHTS, BIAS, features(question, hits, idf))
 
 
-__all__ = ["FEATURES", "THRESHOLD", "evidence", "features"]
+def too_weak(
+    question: str,
+    coverage: float,
+    said: str,
+    hits: Sequence[Hit],
+    idf: Callable[[str], float],
+    threshold: float = ABSTAIN_THRESHOLD,
+    floor: float = THRESHOLD,
+) -> bool:
+    """Whether every answerer abstains: its best sentence holds less than `threshold` of the
+    question's weighted words, `said` (its sentence or passage) lacks the question's numbers
+    ("năm 2022"), or the calibrated score of the passages is below `floor`."""
+    return (
+        coverage < threshold
+        or not numbers_agree(question, said)
+        or evidence(question, hits, idf) < floor
+    )
+
+
+__all__ = ["ABSTAIN_THRESHOLD", "FEATURES", "THRESHOLD", "evidence", "features", "too_weak"]

@@ -183,6 +183,7 @@ _PLACE_HEADS = frozenset(
 )
 
 
+@lru_cache(maxsize=256)
 def expected_type(question: str) -> str:
     """The type of answer `question` asks for, from its own words (with or without marks)."""
     if WHY.search(question):

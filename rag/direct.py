@@ -163,6 +163,11 @@ class Asked:
 
     @classmethod
     def of(cls, question: str) -> Asked:
+        """The question read once: every span of every sentence is scored against this."""
+        return _asked(question)
+
+    @classmethod
+    def read(cls, question: str) -> Asked:
         kind = wh_kind(question)
         left, right = _slot(question)
         return cls(
@@ -174,6 +179,11 @@ class Asked:
             left,
             right,
         )
+
+
+@lru_cache(maxsize=256)
+def _asked(question: str) -> Asked:
+    return Asked.read(question)
 
 
 # The wh-word of a question (the first of these), and the words of its phrase that follow it.

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 
-from rag.abstain import THRESHOLD, evidence
+from rag.abstain import ABSTAIN_THRESHOLD, THRESHOLD, too_weak
 from rag.answertype import (
     NONE,
     ORGANIZATION,
@@ -35,14 +35,13 @@ from rag.errors import one_line
 from rag.question import (
     asked_role,
     asked_unit,
-    numbers_agree,
     question_kind,
     role_matches,
     terms,
     unit_head,
 )
 from rag.reader import Reader, whole_words
-from rag.scoring import Overlap, flat_idf, jaccard
+from rag.scoring import RANK_WEIGHT, Overlap, flat_idf, jaccard, sentence_score
 from rag.sentences import Sentence, candidate_sentences
 from rag.spans import typed_spans, unit_fit
 from rag.text import canonical, fold
@@ -77,9 +76,6 @@ EVIDENCE_FLOOR = THRESHOLD
 CLOSE = 0.9
 MAX_LISTED = 3
 SEVERAL_HEAD = "Các tài liệu nêu khác nhau:"
-# Calibrated on eval/questions.jsonl (see docs/evaluation.md): below this share of the
-# question's weighted terms found in the best sentence, the evidence is too weak to answer.
-ABSTAIN_THRESHOLD = 0.3
 
 Similarity = Callable[[str, list[str]], list[float]]
 # Sentence vectors kept in memory by `cosine_similarity` (384 floats each: ~30 MB).
@@ -117,7 +113,7 @@ class ExtractiveAnswerer:
         idf: Callable[[str], float] = flat_idf,
         abstain_threshold: float = ABSTAIN_THRESHOLD,
         second_ratio: float = 0.3,
-        rank_weight: float = 0.2,
+        rank_weight: float = RANK_WEIGHT,
         similarity: Similarity | None = None,
         answer_words: int = ANSWER_WORDS,
         span_model: SpanModel | None = None,
@@ -164,21 +160,25 @@ class ExtractiveAnswerer:
                 spans = []  # a name, but not of the one who holds the title asked about
             if units:  # "bao nhiêu đại biểu": a number of something else does not answer it
                 spans = [sp for sp in spans if unit_fit(s.text, sp, units, head)]
-            score = coverage[i] + (0.15 if spans else 0.0) + self.rank_weight / s.rank
-            if dense is not None:
-                score += 0.3 * dense[i]
+            score = sentence_score(
+                coverage[i], s.rank, dense[i] if dense else None, bool(spans), self.rank_weight
+            )
             scored.append((score, coverage[i], i, spans))
         ranked = sorted(scored, key=lambda item: (-item[0], item[2]))
         best_cov, best_spans = ranked[0][1], ranked[0][3]
+        passage = sentences[ranked[0][2]].chunk.text
         if (
-            best_cov < self.abstain_threshold
-            or (
-                (kind in ("number", "date") or role)
-                and not best_spans
-                and not any(x[3] for x in ranked[:3])
-            )
-            or not numbers_agree(question, sentences[ranked[0][2]].chunk.text)
-            or evidence(question, hits, self.idf) < self.evidence_floor
+            (kind in ("number", "date") or role)
+            and not best_spans
+            and not any(x[3] for x in ranked[:3])
+        ) or too_weak(
+            question,
+            best_cov,
+            passage,
+            hits,
+            self.idf,
+            self.abstain_threshold,
+            self.evidence_floor,
         ):
             return abstention(question)
         second = self._second(sentences, scored, ranked[0], bool(kind))

@@ -17,13 +17,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from rag import phrases
+from rag.abstain import too_weak
 from rag.errors import one_line
-from rag.extractive import ABSTAIN_THRESHOLD, SUPPORT_WORDS, answered, excerpt, support
+from rag.extractive import SUPPORT_WORDS, answered, excerpt, support
 from rag.phrases import E as _E
 from rag.phrases import Phrases as _Phrases
 from rag.phrases import W as _W
-from rag.question import numbers_agree, question_kind, terms
-from rag.scoring import Overlap, flat_idf
+from rag.question import question_kind, terms
+from rag.scoring import Overlap, flat_idf, sentence_score
 from rag.sentences import Sentence, candidate_sentences
 from rag.text import fold, word_tokens
 from rag.types import Answer, Citation, Hit
@@ -37,10 +38,6 @@ AFFIRM = 0.7
 # ("chưa được kết nạp"), not anywhere in a long sentence.
 NEGATION_REACH = 3
 UNCLEAR = "Tài liệu không nói rõ điều này."
-# The extractive answerer's sentence score. No bonus for a sentence that holds a clause or a
-# list: on the XQuAD-vi tune half such a bonus (0.15) picked the wrong sentence more often than
-# the right one ("để …" clauses are everywhere).
-RANK_WEIGHT, DENSE_WEIGHT = 0.2, 0.3
 MAX_CLAUSE_WORDS = 20
 MAX_ITEM_WORDS = 15  # longer comma-separated pieces are clauses of a sentence, not list items
 
@@ -115,10 +112,11 @@ def answer_shaped(
     ranked = []
     for i, s in enumerate(sentences):
         coverage = overlap(s.text)
-        score = coverage + RANK_WEIGHT / s.rank + (DENSE_WEIGHT * dense[i] if dense else 0.0)
+        score = sentence_score(coverage, s.rank, dense[i] if dense else None)
         ranked.append(_Scored(score, coverage, s))
     best = max(ranked, key=lambda r: r.score)  # max keeps the first of equal scores
-    if best.coverage < ABSTAIN_THRESHOLD or not numbers_agree(question, best.sentence.text):
+    # The factoid answerer's abstention, without the evidence score (fitted on factoids only).
+    if too_weak(question, best.coverage, best.sentence.text, hits, idf, floor=0.0):
         return None  # weak evidence: the factoid answerer abstains (or finds better) as before
     if shape == YES_NO:
         return _yes_no(question, about, best, overlap, _previous(sentences, best.sentence))
