@@ -127,6 +127,11 @@ def test_upload_route_refuses_a_server_path_outside_the_upload_folder(served, as
     kind, message = call(base, "upload", [[file_data(str(secret))]])
     assert (kind, message) == ("error", REFUSED)
     assert_secret_nowhere(assistant, uploads)
+    # Nor is a URL fetched: Gradio would download a public one into its cache (this local one
+    # it refuses, but with a bare error).
+    kind, message = call(base, "upload", [[file_data(f"{base}/config", "cau_hinh.md")]])
+    assert (kind, message) == ("error", REFUSED)
+    assert not uploads.exists() or not any(p.name == "config" for p in uploads.rglob("*"))
 
 
 @pytest.mark.slow
