@@ -603,12 +603,17 @@ def create_server(
 
 def same_origin(request: Request) -> bool:
     """Whether a form post comes from a page of this server: its Origin (else its Referer)
-    names the host the request was sent to. A post from another site, or one that hides where
-    it comes from, is refused: browsers send Origin with every form post."""
+    names the host the request was sent to, or the one a reverse proxy says it was sent to
+    (X-Forwarded-Host; a form on another site cannot set that header). A post from another
+    site, or one that hides where it comes from, is refused: browsers send Origin with every
+    form post."""
     source = request.headers.get("origin") or request.headers.get("referer") or ""
-    host = request.headers.get("host", "")
     parts = urlsplit(source)
-    return parts.scheme in ("http", "https") and bool(host) and parts.netloc.lower() == host.lower()
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return False
+    forwarded = request.headers.get("x-forwarded-host", "").split(",")[0]
+    hosts = {h.strip().lower() for h in (request.headers.get("host", ""), forwarded) if h.strip()}
+    return parts.netloc.lower() in hosts
 
 
 def main() -> None:

@@ -323,6 +323,9 @@ def test_a_login_posted_from_another_site_is_refused(login_app):
         assert refusal(response) == "Biểu mẫu đăng nhập phải được gửi từ chính trang này."
         assert SESSION_COOKIE not in response.cookies
     assert log_in(client, headers={"Referer": "http://testserver/dang-nhap"}).status_code == 303
+    # Behind a reverse proxy the page's public name comes in X-Forwarded-Host.
+    proxied = {"Origin": "https://hoidap.example", "X-Forwarded-Host": "hoidap.example"}
+    assert log_in(client, headers=proxied).status_code == 303
 
 
 def test_sessions_expire_when_idle_and_at_their_maximum_age(login_app, clock):
