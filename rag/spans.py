@@ -41,6 +41,8 @@ _DATE = re.compile(
     re.IGNORECASE,
 )
 _WHEN = re.compile(r"\bkhi nao\b")
+# A date that names its day ("17/2", "ngày 25 tháng 12").
+_DAY = re.compile(r"(?<![\d/-])\d{1,2}[/-]\d{1,2}(?![\d])|ngày\s+\d", re.IGNORECASE)
 _CONDITION = re.compile(r"(?<!\w)(?:khi|lúc|trong khi|sau khi|trước khi)\s+[^,;:.()]{3,120}", re.I)
 _YEAR = re.compile(r"(?:1[5-9]|20)\d{2}")
 _YEAR_RANGE = re.compile(r"(?<!\d)(?:1[5-9]|20)\d{2}\s*[-–]\s*(?:1[5-9]|20)\d{2}(?!\d)")
@@ -212,8 +214,10 @@ def rank_spans(
     def key(span: tuple[int, int]) -> tuple[int, float, int]:
         if kind == "number":
             fit = unit_fit(sentence, span, units, head) if units else 0
-        else:  # "ngày nào" wants a day, "năm nào" a year
-            fit = int(grain is not None and grain.search(sentence[span[0] : span[1]]) is not None)
+        elif grain is not None:  # "ngày nào" wants a day, "năm nào" a year
+            fit = int(grain.search(sentence[span[0] : span[1]]) is not None)
+        else:  # "khi nào" asks when an event took place: its day before a year it names
+            fit = int(kind == "date" and _DAY.search(sentence[span[0] : span[1]]) is not None)
         distance = min((abs(a - span[0]) for a in anchors), default=0)
         return (-fit, -clause_score(span), distance)
 

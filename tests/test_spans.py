@@ -7,6 +7,7 @@ from __future__ import annotations
 from rag.extractive import ExtractiveAnswerer
 from rag.question import asked_unit
 from rag.spans import typed_spans, unit_fit
+from rag.text import fold
 from rag.types import Chunk, Hit
 
 
@@ -120,3 +121,21 @@ def test_a_question_asking_for_money_or_time_takes_a_number_of_money_or_time():
         [hit("Dự án có kinh phí 120 tỷ đồng, do 3 đơn vị cùng thực hiện.")],
     )
     assert answer.short_answer == "120 tỷ"
+
+
+def test_when_without_a_grain_prefers_the_day_of_the_event():
+    """ "… diễn ra khi nào?" asks when the meeting took place: "17/2", not the year of the
+    tasks the sentence also names (before: "năm 2023"); "năm nào" still wants the year."""
+    sentence = (
+        "Kinhtedothi-Sáng 17/2, Ban Chỉ đạo Chương trình số 06-Ctr/ĐUK (khoá XIII) của Đảng uỷ "
+        "Khối các cơ quan TP Hà Nội đã tổ chức Hội nghị sơ kết 2 năm thực hiện Chương trình số "
+        "06-Ctr/ĐUK của Đảng ủy Khối và triển khai nhiệm vụ trọng tâm năm 2023."
+    )
+    when = "Hội nghị sơ kết 2 năm thực hiện Chương trình số 06-Ctr/ĐUK diễn ra khi nào?"
+    for question in (when, fold(when)):
+        assert [sentence[a:b] for a, b in typed_spans("date", sentence, question)] == [
+            "17/2",
+            "năm 2023",
+        ]
+    year = "Hội nghị sơ kết diễn ra năm nào?"
+    assert [sentence[a:b] for a, b in typed_spans("date", sentence, year)][0] == "năm 2023"
