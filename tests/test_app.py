@@ -746,7 +746,10 @@ def test_after_an_upload_the_status_line_follows_the_vectors_to_their_end(page, 
     assert timer.active is False
 
 
-def test_an_upload_over_the_size_limit_is_refused_before_it_is_read(page, tmp_path, monkeypatch):
+def test_an_upload_over_the_size_limit_is_refused_in_one_line_and_never_loaded(
+    page, tmp_path, monkeypatch
+):
+    # The bytes actually read are counted in test_hostile.py; this checks the page's line.
     import rag.assistant
 
     read = []
