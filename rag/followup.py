@@ -91,6 +91,14 @@ _CONTINUE = Phrases(
 _COUNT = Phrases(rf"{W}(?:bao nhiêu|mấy)\s+")
 
 
+# Measures, not counted things: "tăng bao nhiêu phần trăm" then "Còn kim ngạch nhập khẩu thì
+# sao?" asks the same measure of another subject (folded, general Vietnamese units).
+_MEASURES = frozenset(
+    "phan lan tuoi nam thang ngay gio phut giay tien dong ty trieu nghin ngan km kg ha usd met "
+    "tan lit do".split()
+)
+
+
 def _other_count(question: str, prev_q: str) -> str | None:
     """ "Còn tổ chức cơ sở đảng thì sao?" after "… triển khai tới bao nhiêu chi bộ?" counts the
     other thing: "… triển khai tới bao nhiêu tổ chức cơ sở đảng?". Only for a count of a named
@@ -102,7 +110,14 @@ def _other_count(question: str, prev_q: str) -> str | None:
     x = nfc(question)[m.start("x") : m.end("x")].strip()
     unit = asked_unit(prev_q)
     count = _COUNT.search(prev_q)
-    if not unit or not count or not x or not x[0].islower() or re.search(r"\d", x):
+    if (
+        not unit
+        or unit[0] in _MEASURES
+        or not count
+        or not x
+        or not x[0].islower()
+        or re.search(r"\d", x)
+    ):
         return None
     at = count.end()
     rest = prev_q[at:]

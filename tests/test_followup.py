@@ -157,3 +157,11 @@ def test_three_turns_then_the_other_count(assistant):
 )
 def test_resolve_reference(question, history, expected):
     assert resolve_reference(question, history) == expected
+
+
+def test_another_subject_of_a_measure_keeps_the_measure():
+    """ "phần trăm" is a measure, not a counted thing: "Còn kim ngạch nhập khẩu thì sao?" is
+    left to the chain's subject swap (the count rule first made it "… tăng bao nhiêu kim ngạch
+    nhập khẩu?")."""
+    history = [("Giá trị sản xuất công nghiệp của Khối tăng bao nhiêu phần trăm?", "15% [1]")]
+    assert resolve_reference("Còn kim ngạch nhập khẩu thì sao?", history) is None
