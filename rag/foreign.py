@@ -17,7 +17,7 @@ from rag.citations import ABSTAIN_TEXT
 from rag.errors import one_line
 from rag.sentences import document_sentences
 from rag.summary import MIN_WORDS
-from rag.types import Answer, Citation, Hit
+from rag.types import Answer, Chunk, Citation, Hit
 
 if TYPE_CHECKING:
     from rag.reader import Reader
@@ -36,14 +36,12 @@ Similarity = Callable[[str, list[str]], list[float]]
 def answer_foreign(
     question: str, hits: Sequence[Hit], similarity: Similarity | None, reader: Reader | None = None
 ) -> Answer:
-    """Under the one-line note: the reader's answer span in the best passages (e5 reads the
-    question across languages), then its sentence's excerpt; without a reader, the sentence
-    of the hits closest in meaning to `question`."""
+    """Under the one-line note: the sentence of the hits closest in meaning to `question`, or,
+    with a reader, the reader's answer span in that sentence's passage (e5 reads the question
+    across languages) first, then its sentence's excerpt."""
     if similarity is None:
         return Answer(NO_MODEL, (), abstained=True, mode="extractive")
-    read = _read(question, hits[:PASSAGES], reader) if reader is not None else None
-    if read is not None:
-        return read
+
     # Dense retrieval already ranked the passages across languages; embedding every sentence
     # of all of them would cost seconds, so only the best passages' statements are compared.
     candidates = [s for hit in hits[:PASSAGES] for s in document_sentences([hit.chunk])]
@@ -53,17 +51,21 @@ def answer_foreign(
     scores = similarity(question, [s.text for s in sentences])
     best = max(range(len(sentences)), key=lambda i: (scores[i], -i))
     s = sentences[best]
+    # The reader reads the passage of that sentence: the model's cosine (and dense ranking)
+    # chose it across languages; the reader picks the answer inside it.
+    read = _read(question, [s.chunk], reader) if reader is not None else None
+    if read is not None:
+        return read
     cite = Citation.of(s.chunk, 1, s.start, s.end, supported=True)
     return Answer(f"{NOTE}\n\n{s.text} [1]", (cite,), abstained=False, mode="extractive")
 
 
-def _read(question: str, hits: Sequence[Hit], reader: Reader) -> Answer | None:
-    """The reader's best span in the passages of `hits`, widened to whole words, first and
-    bold, then the excerpt of its sentence, both cited; None when it finds none."""
+def _read(question: str, chunks: Sequence[Chunk], reader: Reader) -> Answer | None:
+    """The reader's best span in `chunks`, widened to whole words, first and bold, then the
+    excerpt of its sentence, both cited; None when it finds none."""
     from rag.extractive import ANSWER_WORDS, SUPPORT_MIN_WORDS, excerpt, support
     from rag.reader import whole_words
 
-    chunks = [h.chunk for h in hits]
     reads = reader.read(question, [c.text for c in chunks]) if chunks else []
     options = [(r, c) for r, c in zip(reads, chunks, strict=True) if r is not None]
     if not options:
