@@ -8,7 +8,9 @@ sentence, ANSWER_WORDS words with the answer; the differing answers of other art
 source, when they score as well; the 1-2 sentences themselves when no span is probable enough;
 or an abstention when the best sentence covers too little of the question or lacks the number,
 date or name it asks, or when the passages lack the question's key words (rag.abstain's score).
-Never rewrites quoted text: every shown piece is a slice of the original article.
+Never rewrites quoted text: every shown piece is a slice of the original article. Never bolds
+a span of another type than the question asks (rag.answertype): a slogan is no name, a count
+of another unit no answer; without one of the asked type, the sentences answer.
 """
 
 from __future__ import annotations
