@@ -62,6 +62,10 @@ LLM_NOT_IN_PASSAGE = (
 LLM_ECHO = (
     "Câu trả lời của mô hình ngôn ngữ chỉ nhắc lại lời câu hỏi; đây là câu trả lời trích xuất."
 )
+LLM_UNSUPPORTED = (
+    "Các đoạn mô hình ngôn ngữ trích dẫn không xác nhận câu trả lời của nó; "
+    "đây là câu trả lời trích xuất."
+)
 LLM_NOT_FOUND = (
     "Mô hình ngôn ngữ không tìm thấy câu trả lời trong các đoạn; đây là câu trả lời trích xuất."
 )
@@ -427,7 +431,12 @@ class Chain:
             reply = "".join(streamed)
             if not reply.strip():
                 raise ValueError("empty reply")
-            return verify_citations(reply, hits, self._idf(), question)
+            checked = verify_citations(reply, hits, self._idf(), question)
+            # Marked sentences beside a verified one are shown; a reply that no passage it
+            # cites supports anywhere (a small model copying the prompt's examples) is not.
+            if checked.unsupported and not any(c.supported for c in checked.citations):
+                raise Unchecked(LLM_UNSUPPORTED, f"{len(checked.unsupported)} câu không có căn cứ")
+            return checked
         except Exception as exc:  # any LLM failure falls back to the extractive answer
             log.warning("LLM (%s): %s", self.settings.llm_endpoint, self._error_line(exc))
             if isinstance(exc, Unchecked):

@@ -29,6 +29,7 @@ from rag.chain import (
     LLM_PASSAGES,
     LLM_PENDING,
     LLM_UNREACHABLE,
+    LLM_UNSUPPORTED,
     SHORT_MAX_TOKENS,
     Delta,
     Draft,
@@ -352,6 +353,21 @@ def test_llm_failure_falls_back_to_extractive_with_a_notice(retriever, reply, ca
     assert answer.span == "594"
     assert "sk-bi-mat-123456" not in caplog.text
     assert "Traceback" not in caplog.text
+
+
+def test_a_streamed_answer_no_cited_passage_supports_gives_the_extractive_one(retriever):
+    # What the 1.5B model wrote for a "how" question: the answer prompt's own examples.
+    reply = (
+        "**Nguyễn Văn An** [1] hoặc **120 người** [2] hoặc **ngày 5/6/2023** [1]. "
+        "Câu hỏi có/không: **Có** [1]."
+    )
+    with StubLLM() as stub:
+        stub.queue(reply)
+        events = list(llm_assistant(retriever, stub).stream(HOW))
+    draft, answer = events[0], events[-1]
+    assert Reset(LLM_UNSUPPORTED) in events  # the streamed text is taken back
+    assert (answer.mode, answer.notice) == ("extractive", LLM_UNSUPPORTED)
+    assert answer.text == draft.answer.text
 
 
 CUT_SHORT = "**Có chọn lọc** [1]\nViệc phát triển đảng viên mới không nên áp tiêu chí"
