@@ -69,9 +69,9 @@ LLM_UNSUPPORTED = (
 LLM_NOT_FOUND = (
     "Mô hình ngôn ngữ không tìm thấy câu trả lời trong các đoạn; đây là câu trả lời trích xuất."
 )
-# Passages the LLM reads: the top three held the gold paragraph for 0.995 of the XQuAD-vi
-# held-out questions (five: 0.996, docs/evaluation.md), and on two CPU threads a small model
-# reads a passage in several seconds.
+# Passages the LLM reads: a small model on two CPU threads reads about 15 prompt tokens a
+# second on a loaded machine (docs/benchmarks.md), so each passage costs seconds. Three was
+# chosen for that cost, not tuned on any question set.
 LLM_PASSAGES = 3
 # A short answer is a phrase: a longer first line is not one. The cap also stops a server that
 # goes on generating after the client has closed the stream.
