@@ -298,8 +298,11 @@ def test_eval_run_end_to_end(tmp_path, seed_corpus, isolated_data_dir, capsys):
             "span_f1",
             "short_exact_match",
             "short_f1",
+            "short_in_cited",
         }
         assert answer["contains_reference"] == 1.0
+        # Both bold answers are words of the passage each cites.
+        assert answer["short_in_cited"] == 1.0
         assert (answer["citation_correct"], answer["citation_supported"]) == (1.0, 1.0)
         # One abstention, on the one unanswerable question.
         assert (answer["abstain_precision"], answer["abstain_recall"]) == (1.0, 1.0)
@@ -308,6 +311,10 @@ def test_eval_run_end_to_end(tmp_path, seed_corpus, isolated_data_dir, capsys):
             "retrieve_p95",
             "answer_p50",
             "answer_p95",
+            "first_shown_p50",
+            "first_shown_p95",
+            "total_p50",
+            "total_p95",
         }
         assert section["by_source"] == {
             # The bold spans "594" and "Lê Minh Đức" are the references themselves.
@@ -450,9 +457,8 @@ def test_judge_scores_with_the_stub_llm(tmp_path, monkeypatch, seed_corpus):
         monkeypatch.setenv("RAG_LLM_BASE_URL", stub.base_url)
         monkeypatch.setenv("RAG_LLM_MODEL", "stub")
         stub.queue(
-            # the answer (two claims), then the judge: verdicts, then questions from the answer
-            "Kế hoạch được triển khai tới 64 tổ chức cơ sở đảng [1]. Có 594 chi bộ nhận kế hoạch [1].",
-            '[{"n": 1, "supported": true}, {"n": 2, "supported": false}]',
+            # eval answers extractively without --llm; the judge: verdicts, then questions
+            '[{"n": 1, "supported": false}]',
             "\n".join([question["question"]] * 3),
         )
         out = tmp_path / "out"
@@ -473,12 +479,14 @@ def test_judge_scores_with_the_stub_llm(tmp_path, monkeypatch, seed_corpus):
     assert code == 0
     report = json.loads((out / "report.json").read_text("utf-8"))
     judge = report["modes"]["lexical"]["judge"]
-    assert judge["faithfulness"] == 0.5
+    assert judge["faithfulness"] == 0.0  # the judge found its one claim unsupported
     assert judge["answer_relevance"] == pytest.approx(1.0)
     assert judge["n_judged"] == 1
     assert report["modes"]["lexical"]["answer"]["contains_reference"] == 1.0
-    prompts = [m["content"] for m in stub.requests[1]["messages"]]
-    assert "1. Kế hoạch được triển khai tới 64 tổ chức cơ sở đảng (trích dẫn: [1])" in prompts[1]
+    prompts = [m["content"] for m in stub.requests[0]["messages"]]
+    # One claim: the extractive answer (its bold span, then its cited excerpt).
+    assert "\n1. 594 — tự cường và khát vọng phát triển Thủ đô" in prompts[1]
+    assert "594 chi bộ trực thuộc đảng ủy cơ sở (trích dẫn: [1])\n\n" in prompts[1]
     assert "nhận định" in prompts[0]
     assert "LLM judge" in (out / "report.md").read_text("utf-8")
 
