@@ -16,7 +16,7 @@ import threading
 from functools import lru_cache
 
 from rag.phrases import HOW, LIST, WHY, YES_NO, E, Phrases, W
-from rag.question import question_kind
+from rag.question import OFFICE_WORDS, question_kind
 from rag.text import canonical, fold
 
 PERSON, ORGANIZATION, TITLE = "person", "organization", "title"
@@ -37,43 +37,8 @@ _ORGANIZATION_Q = Phrases(
 _TITLE_Q = Phrases(rf"{W}(?:chức vụ|chức danh|cương vị|giữ chức)\s+(?:gì|nào){E}")
 _DEFINITION_Q = Phrases(r"^\W*\S.*\slà gì\W*$")
 
-# Offices and titles of news and bulletins (general Vietnamese), folded.
-_OFFICE_HEADS = tuple(
-    fold(w)
-    for w in (
-        "bí thư",
-        "phó bí thư",
-        "tổng bí thư",
-        "chủ tịch",
-        "phó chủ tịch",
-        "trưởng ban",
-        "phó trưởng ban",
-        "tổng biên tập",
-        "giám đốc",
-        "phó giám đốc",
-        "tổng giám đốc",
-        "thủ tướng",
-        "bộ trưởng",
-        "thứ trưởng",
-        "chủ nhiệm",
-        "ủy viên",
-        "uỷ viên",
-        "chánh án",
-        "viện trưởng",
-        "hiệu trưởng",
-        "tổng thống",
-        "trưởng phòng",
-        "chánh văn phòng",
-        "tư lệnh",
-        "đại sứ",
-        "thị trưởng",
-        "thống đốc",
-        "giáo sư",
-        "tiến sĩ",
-        "trưởng",
-        "phó",
-    )
-)
+# Offices and titles (rag.question's list, plus academic titles and the bare heads), folded.
+_OFFICE_HEADS = tuple(fold(w) for w in (*OFFICE_WORDS, "giáo sư", "tiến sĩ", "trưởng", "phó"))
 # Head nouns of organisations and organs (general Vietnamese), folded.
 _ORGAN_HEADS = frozenset(
     fold(w)

@@ -103,39 +103,41 @@ def date_grain(question: str) -> re.Pattern | None:
 
 _WHO_IS = re.compile(r"^\s*(?:ai là\s+(?P<a>.+?)|(?P<b>.+?)\s+là ai)\s*[?.]*\s*$", re.IGNORECASE)
 
-# Offices named in news and bulletins; 'Ai là <office>?' asks who holds that very office.
-_OFFICES = tuple(
-    canonical(w)
-    for w in (
-        "bí thư",
-        "phó bí thư",
-        "tổng bí thư",
-        "chủ tịch",
-        "phó chủ tịch",
-        "trưởng ban",
-        "phó trưởng ban",
-        "tổng biên tập",
-        "phó tổng biên tập",
-        "giám đốc",
-        "phó giám đốc",
-        "tổng giám đốc",
-        "thủ tướng",
-        "phó thủ tướng",
-        "bộ trưởng",
-        "thứ trưởng",
-        "chủ nhiệm",
-        "ủy viên",
-        "uỷ viên",
-        "chánh án",
-        "viện trưởng",
-        "hiệu trưởng",
-        "tổng thống",
-        "trưởng phòng",
-        "chánh văn phòng",
-        "tư lệnh",
-        "chỉ huy trưởng",
-    )
+# Offices named in news and bulletins (general Vietnamese, not taken from any article).
+OFFICE_WORDS = (
+    "bí thư",
+    "phó bí thư",
+    "tổng bí thư",
+    "chủ tịch",
+    "phó chủ tịch",
+    "trưởng ban",
+    "phó trưởng ban",
+    "tổng biên tập",
+    "phó tổng biên tập",
+    "giám đốc",
+    "phó giám đốc",
+    "tổng giám đốc",
+    "thủ tướng",
+    "phó thủ tướng",
+    "bộ trưởng",
+    "thứ trưởng",
+    "chủ nhiệm",
+    "ủy viên",
+    "uỷ viên",
+    "chánh án",
+    "viện trưởng",
+    "hiệu trưởng",
+    "tổng thống",
+    "trưởng phòng",
+    "chánh văn phòng",
+    "tư lệnh",
+    "chỉ huy trưởng",
+    "đại sứ",
+    "thị trưởng",
+    "thống đốc",
 )
+# 'Ai là <office>?' asks who holds that very office.
+_OFFICES = tuple(canonical(w) for w in OFFICE_WORDS)
 
 
 def asked_role(question: str) -> list[str] | None:
