@@ -23,10 +23,7 @@ from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from langchain_core.runnables import RunnableLambda
 
-from rag.citations import abstention, passage_match, short_reply, verify_citations
-from rag.config import Settings
-from rag.errors import one_line
-from rag.extractive import (
+from rag.answer.factoid import (
     ANSWER_WORDS,
     SUPPORT_MIN_WORDS,
     ExtractiveAnswerer,
@@ -34,6 +31,11 @@ from rag.extractive import (
     excerpt,
     support,
 )
+from rag.answer.question import shape_of
+from rag.answer.shaped import answer_shaped
+from rag.citations import abstention, passage_match, short_reply, verify_citations
+from rag.config import Settings
+from rag.errors import one_line
 from rag.followup import resolve_reference
 from rag.prompts import answer_messages, condense_messages, short_messages
 from rag.question import terms
@@ -41,7 +43,6 @@ from rag.reader import reader_for
 from rag.retrieval import Retriever, check_query
 from rag.router import Router
 from rag.scoring import idf_from_counts
-from rag.shapes import answer_shaped, shape_of
 from rag.spans import typed_spans
 from rag.text import canonical, split_sentences
 from rag.types import Answer, Citation, Filters, Hit
@@ -541,7 +542,8 @@ class Chain:
         # 0.268) and cost up to ~0.8 s a question (docs/benchmarks.md). Questions in another
         # language still get it, through the router.
         idf = self._idf()
-        # Why / how, list and yes/no questions get their own shape (rag.shapes); None: a factoid.
+        # Why / how, list and yes/no questions get their own shape (rag.answer.shaped); None:
+        # a factoid.
         shaped = answer_shaped(question, hits, idf)
         if shaped is not None:
             return shaped

@@ -20,10 +20,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from rag.phrases import HOW, WHAT, WHY
-from rag.question import asked_unit, date_grain, question_kind, terms
+from rag.answer.question import Question
 from rag.scoring import logistic
-from rag.text import canonical, fold, has_diacritics
+from rag.text import canonical, fold
 
 WEIGHTS_FILE = Path(__file__).with_name("span_weights.json")
 # A span is at most this many words (underthesea words, which join syllables).
@@ -64,18 +63,6 @@ def tagged(sentence: str) -> tuple[Word, ...]:
         if start >= 0:
             words.append(Word(start, end, tag, fold(canonical(sentence[start:end])).lower()))
     return tuple(words)
-
-
-def wh_kind(question: str) -> str:
-    """The kind of span that answers: question_kind's typed kinds, else 'reason', 'manner',
-    'what' or 'other' (the question words of rag.phrases, with or without diacritics)."""
-    typed = question_kind(question)
-    if typed:
-        return typed
-    for kind, phrases in (("reason", WHY), ("manner", HOW), ("what", WHAT)):
-        if phrases.search(question):
-            return kind
-    return "other"
 
 
 _DIGIT = re.compile(r"\d")
@@ -149,64 +136,13 @@ class Span:
     features: tuple[float, ...]
 
 
-@dataclass(frozen=True)
 class Asked:
-    """What the span features need to know of the question, computed once per question."""
+    """The name `eval.answerer` reads the question by: `Asked.of(text)` is `Question.parse`."""
 
-    text: str
-    kind: str
-    words: frozenset[str]  # its content syllables, folded
-    unit: tuple[str, ...]
-    grain: re.Pattern | None
-    left: tuple[str, ...]  # the two syllables before the wh-word, folded
-    right: str | None  # the syllable after the wh-phrase, folded
-
-    @classmethod
-    def of(cls, question: str) -> Asked:
-        """The question read once: every span of every sentence is scored against this."""
-        return _asked(question)
-
-    @classmethod
-    def read(cls, question: str) -> Asked:
-        kind = wh_kind(question)
-        left, right = _slot(question)
-        return cls(
-            question,
-            kind,
-            frozenset(s for t in terms(question, folded=True) for s in t.split()),
-            tuple(asked_unit(question)) if kind == "number" else (),
-            date_grain(question) if kind == "date" else None,
-            left,
-            right,
-        )
+    of = staticmethod(Question.parse)
 
 
-@lru_cache(maxsize=256)
-def _asked(question: str) -> Asked:
-    return Asked.read(question)
-
-
-# The wh-word of a question (the first of these), and the words of its phrase that follow it.
-_WH = ("gì", "ai", "đâu", "nào", "mấy", "bao")
-_WH_TAIL = {"bao": ("nhiêu", "giờ", "lâu", "xa")}
-
-
-def _slot(question: str) -> tuple[tuple[str, ...], str | None]:
-    """The folded syllables around the question's wh-word: two before it, one after its phrase."""
-    words = [w for w in re.findall(r"\w+", canonical(question).lower())]
-    wh = _WH if has_diacritics(question) else tuple(fold(w) for w in _WH)
-    at = next((i for i, w in enumerate(words) if w in wh), None)
-    if at is None:
-        return (), None
-    end = at + 1
-    tails = [fold(t) for t in _WH_TAIL.get(canonical(words[at]), ())]
-    if end < len(words) and fold(words[end]) in tails:
-        end += 1
-    folded = [fold(w) for w in words]
-    return tuple(folded[max(0, at - 2) : at]), folded[end] if end < len(folded) else None
-
-
-def spans(asked: Asked, sentence: str, typed: Sequence[tuple[int, int]] = ()) -> list[Span]:
+def spans(asked: Question, sentence: str, typed: Sequence[tuple[int, int]] = ()) -> list[Span]:
     """Every run of up to SPAN_WORDS words that crosses no clause mark and is not all in the
     question, with its features; `typed` are the rules' typed spans, best first."""
     words = tagged(sentence)
@@ -260,7 +196,7 @@ def _row(asked, sentence, words, is_q, anchors, breaks, i, j, typed) -> tuple[fl
     length = sum(w.tag != "CH" for w in inside)
     start, end = words[i].start, words[j].end
     text = fold(canonical(sentence[start:end])).lower()
-    kind = asked.kind
+    kind = asked.wh
     total = max(len(asked.words), 1)
     distance = min((min(abs(a - i), abs(a - j)) for a in anchors if a < i or a > j), default=99)
     around = set(k for k in range(max(0, i - 3), min(len(words), j + 4)) if k < i or k > j)
@@ -360,7 +296,7 @@ TYPED_TRIES = 30
 
 
 def best_span(
-    question: str,
+    question: str | Question,
     sentence: str,
     typed: Sequence[tuple[int, int]] = (),
     model: SpanModel | None = None,
@@ -370,7 +306,8 @@ def best_span(
     with `allowed`, the most probable of the TYPED_TRIES best that `allowed` accepts (None when
     it accepts none: a span of another type is never the answer)."""
     model = model or default_model()
-    found = spans(Asked.of(question), sentence, typed)
+    asked = Question.parse(question) if isinstance(question, str) else question
+    found = spans(asked, sentence, typed)
     ranked = sorted(
         ((model(s.features), -(s.end - s.start), -k, s) for k, s in enumerate(found)),
         key=lambda r: r[:3],

@@ -63,7 +63,7 @@ def answer_foreign(
 def _read(question: str, chunks: Sequence[Chunk], reader: Reader) -> Answer | None:
     """The reader's best span in `chunks`, widened to whole words, first and bold, then the
     excerpt of its sentence, both cited; None when it finds none."""
-    from rag.extractive import ANSWER_WORDS, SUPPORT_MIN_WORDS, excerpt, support
+    from rag.answer.factoid import ANSWER_WORDS, SUPPORT_MIN_WORDS, excerpt, support
     from rag.reader import whole_words
 
     reads = reader.read(question, [c.text for c in chunks]) if chunks else []

@@ -34,11 +34,11 @@ class Overlap:
         return 0.75 * unigram + 0.25 * bigram
 
 
-# The sentence score of every answerer (rag.extractive, rag.shapes): the sentence's share of
-# the question's weighted words, a bonus when it holds a span of the asked type (typed
+# The sentence score of every answerer (rag.answer.factoid, rag.answer.shaped): the sentence's
+# share of the question's weighted words, a bonus when it holds a span of the asked type (typed
 # questions), the rank of its passage, and (with a real model) the question-sentence cosine.
-# rag.shapes gives no typed bonus: on the XQuAD-vi tune half a bonus for holding a clause or a
-# list (0.15) picked the wrong sentence more often than the right one.
+# rag.answer.shaped gives no typed bonus: on the XQuAD-vi tune half a bonus for holding a clause
+# or a list (0.15) picked the wrong sentence more often than the right one.
 RANK_WEIGHT, TYPED_BONUS, DENSE_WEIGHT = 0.2, 0.15, 0.3
 
 

@@ -10,11 +10,15 @@ Never changes the sentence: spans are offsets into it.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
-from rag.question import asked_unit, date_grain, terms, unit_head
+from rag.question import QUESTION_WORDS, terms
 from rag.scoring import flat_idf
 from rag.text import canonical, fold
+
+if TYPE_CHECKING:
+    from rag.answer.question import Question
 
 # Every uppercase letter with a Latin base (À-Ỹ as a range would take lowercase ones too).
 _UPPER = "".join(
@@ -150,18 +154,44 @@ def person_spans(sentence: str) -> list[tuple[int, int]]:
     return found
 
 
+_FOLDED_TITLE_WORDS = frozenset(fold(w) for w in _TITLE_WORDS)
+# Capitalised only because they open the text: "Theo …", "Ai …".
+_FOLDED_OPENERS = frozenset(fold(w) for w in QUESTION_WORDS)
+
+
+def proper_runs(text: str) -> list[tuple[int, int]]:
+    """The names `text` says, of any kind: runs of two or more capitalised words after the
+    titles before them ("Ông Bùi Văn A" gives "Bùi Văn A", "TP Hà Nội" "Hà Nội"; with or
+    without diacritics). A single capital is no name: one opens every sentence, and an organ's
+    name capitalises only its first syllables ("Thành ủy")."""
+    found = []
+    for m in _NAME.finditer(text):
+        words = m.group().split()
+        lead = int(not text[: m.start()].strip() and fold(canonical(words[0])) in _FOLDED_OPENERS)
+        while lead < len(words) and fold(canonical(words[lead])) in _FOLDED_TITLE_WORDS:
+            lead += 1
+        if len(words) - lead >= 2:
+            found.append((m.end() - len(" ".join(words[lead:])), m.end()))
+    return found
+
+
 def typed_spans(
-    kind: str, sentence: str, question: str, idf: Callable[[str], float] | None = None
+    kind: str,
+    sentence: str,
+    question: str | Question,
+    idf: Callable[[str], float] | None = None,
 ) -> list[tuple[int, int]]:
-    """Candidate answering spans of `kind` in the sentence, leaving out what the question says."""
-    q_folded = fold(question).lower()
+    """Candidate answering spans of `kind` in the sentence, leaving out what the question says
+    (the question as typed, or as the answerer parsed it once)."""
+    question = _parsed(question)
+    q_folded = question.folded
     found: list[tuple[int, int]] = []
     if kind == "number":
         found = number_spans(sentence)
     elif kind == "date":
         found = date_spans(sentence)
         # "… xảy ra khi nào?" is answered by a time or by a condition: "khi <clause>".
-        if _WHEN.search(fold(question).lower()) and date_grain(question) is None:
+        if _WHEN.search(q_folded) and question.grain is None:
             found += [m.span() for m in _CONDITION.finditer(sentence)]
     elif kind == "person":
         found = person_spans(sentence)
@@ -171,6 +201,12 @@ def typed_spans(
     said = _words(q_folded)
     found = [(s, e) for s, e in found if _words(fold(sentence[s:e]).lower()) not in said]
     return rank_spans(kind, sentence, question, found, idf)
+
+
+def _parsed(question: str | Question) -> Question:
+    from rag.answer.question import Question
+
+    return Question.parse(question) if isinstance(question, str) else question
 
 
 def _words(text: str) -> str:
@@ -184,7 +220,7 @@ _CLAUSE_BREAK = re.compile(r"[;:]|,\s|\s[-–]\s")
 def rank_spans(
     kind: str,
     sentence: str,
-    question: str,
+    question: str | Question,
     spans: list[tuple[int, int]],
     idf: Callable[[str], float] | None = None,
 ) -> list[tuple[int, int]]:
@@ -193,15 +229,16 @@ def rank_spans(
     1.183,7" over "xuất khẩu đạt 2.2" for a question on imports), then the nearest one."""
     if len(spans) < 2:
         return spans
+    question = _parsed(question)
     weight = idf or flat_idf
     folded = fold(sentence).lower()
-    asked = set(terms(question, folded=True))
+    asked = set(question.folded_terms)
     anchors = [
         m.start() for term in asked for m in re.finditer(rf"(?<!\w){re.escape(term)}(?!\w)", folded)
     ]
     breaks = [0] + [m.end() for m in _CLAUSE_BREAK.finditer(sentence)] + [len(sentence) + 1]
-    units = asked_unit(question) if kind == "number" else []
-    head = unit_head(question) if units else 1
+    units = question.unit if kind == "number" else ()
+    head = question.head if units else 1
 
     def clause_score(span: tuple[int, int]) -> float:
         start = max(b for b in breaks if b <= span[0])
@@ -209,7 +246,7 @@ def rank_spans(
         words = set(terms(sentence[start:end], folded=True))
         return sum(weight(t) for t in asked & words)
 
-    grain = date_grain(question) if kind == "date" else None
+    grain = question.grain if kind == "date" else None
 
     def key(span: tuple[int, int]) -> tuple[int, float, int]:
         if kind == "number":
@@ -224,12 +261,13 @@ def rank_spans(
     return sorted(spans, key=key)
 
 
-def unit_fit(sentence: str, span: tuple[int, int], unit: list[str], head: int = 1) -> int:
+def unit_fit(sentence: str, span: tuple[int, int], unit: Sequence[str], head: int = 1) -> int:
     """How well the number at `span` counts what the question asks about: 2 when both words of
     the unit follow it ('594 chi bộ') or a unit of the money or time asked for does ('5 triệu
     đô la' for 'bao nhiêu tiền'), 1 for the first word only or the unit a few words before it
     ('ở tuổi 39'), 0 for none. `head`: the syllables of the unit's first word (rag.question.
     unit_head), all of which must follow the number."""
+    unit = list(unit)  # compared with lists of the sentence's words
     if unit[:2] == ["phan", "tram"]:
         return 2 if sentence[span[0] : span[1]].rstrip().endswith("%") else 0
     after = re.findall(r"\w+", fold(canonical(sentence[span[1] : span[1] + 40])))

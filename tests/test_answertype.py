@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from rag.answer.factoid import ExtractiveAnswerer
 from rag.answertype import (
     DATE,
     DEFINITION,
@@ -26,7 +27,6 @@ from rag.answertype import (
 )
 from rag.chunking import chunk_article
 from rag.documents import load_document
-from rag.extractive import ExtractiveAnswerer
 from rag.question import unit_head
 from rag.reader import Read
 from rag.spans import unit_fit

@@ -12,8 +12,9 @@ import pytest
 
 from eval.questions import Question
 from eval.squad import left_out_copies
-from rag.direct import Asked, best_span, tagged, wh_kind
-from rag.extractive import cosine_similarity, support
+from rag.answer import question as parsed
+from rag.answer.factoid import cosine_similarity, support
+from rag.direct import best_span, tagged
 
 REPO = Path(__file__).resolve().parent.parent
 LOP_SHORT = "Từ năm 2017 đến nay đã tổ chức 0 lớp trung cấp chính trị."
@@ -48,7 +49,7 @@ DUC = (
     ],
 )
 def test_wh_kind_with_and_without_diacritics(question, kind):
-    assert wh_kind(question) == kind
+    assert parsed.wh_kind(question) == kind
 
 
 @pytest.mark.parametrize(
@@ -102,7 +103,7 @@ def test_left_out_copies_leave_out_every_paragraph_of_the_article():
     ],
 )
 def test_the_slot_of_the_wh_word(question, left, right):
-    asked = Asked.of(question)
+    asked = parsed.Question.parse(question)
     assert (asked.left, asked.right) == (left, right)
 
 
@@ -151,7 +152,8 @@ def test_a_span_is_made_of_whole_written_tokens():
     from rag.direct import spans
 
     found = {
-        sentence[s.start : s.end] for s in spans(Asked.of("Hội nghị do ai tổ chức?"), sentence)
+        sentence[s.start : s.end]
+        for s in spans(parsed.Question.parse("Hội nghị do ai tổ chức?"), sentence)
     }
     assert {"06-Ctr/ĐUK", "số 06-Ctr/ĐUK", "23-16", "tỷ số 23-16"} <= found
     assert not {"Ctr/ĐUK", "ĐUK", "Ctr", "06", "16", "23", "số 06"} & found
@@ -167,13 +169,13 @@ def test_a_span_opening_with_the_words_before_the_wh_word_is_marked():
 
     sentence = "Năm 2019, sân bay quốc tế Nội Bài là sân bay lớn nhất miền Bắc."
     head1, head2 = FEATURES.index("slot_head1"), FEATURES.index("slot_head2")
-    asked = Asked.of("Sân bay nào lớn nhất miền Bắc?")
+    asked = parsed.Question.parse("Sân bay nào lớn nhất miền Bắc?")
     found = {sentence[s.start : s.end]: s.features for s in spans(asked, sentence)}
     assert found["sân bay quốc tế Nội Bài"][head2] == 1.0
     assert found["sân bay quốc tế Nội Bài"][head1] == 0.0  # its last word before "nào" is "bay"
     assert found["quốc tế Nội Bài"][head2] == 0.0
     sentence = "Đội Thể Công đã giành chức vô địch bóng đá năm 1955."
-    asked = Asked.of("Đội nào giành chức vô địch bóng đá năm 1955?")
+    asked = parsed.Question.parse("Đội nào giành chức vô địch bóng đá năm 1955?")
     found = {sentence[s.start : s.end]: s.features for s in spans(asked, sentence)}
     assert found["Đội Thể Công"][head1] == 1.0
     assert found["Thể Công"][head1] == 0.0

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from rag import encoder as e5
+from rag.answer.factoid import ExtractiveAnswerer, echoes, whole_terms
 from rag.config import Settings
 from rag.errors import ConfigError
-from rag.extractive import ExtractiveAnswerer, echoes, whole_terms
 from rag.question import terms
 from rag.reader import (
     FEATURES,

@@ -1,4 +1,4 @@
-"""Why / how, list and yes/no answers (rag.shapes) on the shipped articles: the kind read from the
+"""Why / how, list and yes/no answers (rag.answer.shaped) on the shipped articles: the kind read from the
 question with and without diacritics, the clause, the items and the verdict as exact slices of
 the original text, each cited."""
 
@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from rag.answer.question import HOW, LIST, WHY, YES_NO, shape_of
+from rag.answer.shaped import UNCLEAR, answer_shaped
 from rag.chunking import chunk_article
 from rag.documents import load_document
-from rag.shapes import HOW, LIST, UNCLEAR, WHY, YES_NO, answer_shaped, shape_of
 from rag.text import fold
 from rag.types import Chunk, Hit
 

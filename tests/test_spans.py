@@ -4,7 +4,7 @@ condition, and what the question itself says."""
 
 from __future__ import annotations
 
-from rag.extractive import ExtractiveAnswerer
+from rag.answer.factoid import ExtractiveAnswerer
 from rag.question import asked_unit
 from rag.spans import typed_spans, unit_fit
 from rag.text import fold

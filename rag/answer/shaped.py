@@ -14,22 +14,21 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 from rag import phrases
 from rag.abstain import too_weak
+from rag.answer.evidence import Candidate, Similarity, gather
+from rag.answer.factoid import SUPPORT_WORDS, answered, excerpt, support
+from rag.answer.question import LIST, WHY, YES_NO, Question
 from rag.errors import one_line
-from rag.extractive import SUPPORT_WORDS, answered, excerpt, support
 from rag.phrases import E as _E
 from rag.phrases import Phrases as _Phrases
 from rag.phrases import W as _W
-from rag.question import question_kind, terms
-from rag.scoring import Overlap, flat_idf, sentence_score
-from rag.sentences import Sentence, candidate_sentences
+from rag.question import terms
+from rag.scoring import Overlap, flat_idf
+from rag.sentences import Sentence
 from rag.text import fold, word_tokens
 from rag.types import Answer, Citation, Hit
-
-WHY, HOW, LIST, YES_NO = "why", "how", "list", "yes_no"
 
 # Evidence for "Có"/"Không": the best sentence holds at least this share of the proposition's
 # weighted words (the seed abstention threshold is 0.3: enough to quote, not to affirm).
@@ -41,27 +40,8 @@ UNCLEAR = "Tài liệu không nói rõ điều này."
 MAX_CLAUSE_WORDS = 20
 MAX_ITEM_WORDS = 15  # longer comma-separated pieces are clauses of a sentence, not list items
 
-Similarity = Callable[[str, list[str]], list[float]]
-
-
-# The question words (one list for every answerer: rag.phrases).
-_WHY, _HOW, _LIST, _YES_NO = phrases.WHY, phrases.HOW, phrases.LIST, phrases.YES_NO
+# The words that only ask (one list for every answerer: rag.phrases).
 _ASKING = phrases.ASKING
-
-
-def shape_of(question: str) -> str | None:
-    """WHY, HOW, LIST, YES_NO or None, from the question's own words (with or without marks).
-    A question that asks a number, date, person or place is a factoid even when it says
-    "những … nào" ("những năm nào")."""
-    if _WHY.search(question):
-        return WHY
-    if _HOW.search(question):
-        return HOW
-    if _YES_NO.search(question):
-        return YES_NO
-    if _LIST.search(question) and question_kind(question) is None:
-        return LIST
-    return None
 
 
 # Connectives opening a reason or purpose (why) or a means (how); general Vietnamese grammar.
@@ -85,13 +65,6 @@ _THEREFORE = _Phrases(
 _CLAUSE_END = re.compile(r"[;:]")
 
 
-@dataclass(frozen=True)
-class _Scored:
-    score: float
-    coverage: float
-    sentence: Sentence
-
-
 def answer_shaped(
     question: str,
     hits: Sequence[Hit],
@@ -99,31 +72,26 @@ def answer_shaped(
     similarity: Similarity | None = None,
 ) -> Answer | None:
     """The answer of the question's shape, or None for the factoid answerer."""
-    shape = shape_of(question)
+    q = Question.parse(question)
+    shape = q.shape
     if shape is None:
-        return None
-    sentences = candidate_sentences(hits)
-    if not sentences:
         return None
     # Scored on what the question is about: its asking words are not missing from the evidence.
     about = _ASKING.sub(question)
-    overlap = Overlap(about, idf)
-    dense = similarity(question, [s.text for s in sentences]) if similarity else None
-    ranked = []
-    for i, s in enumerate(sentences):
-        coverage = overlap(s.text)
-        score = sentence_score(coverage, s.rank, dense[i] if dense else None)
-        ranked.append(_Scored(score, coverage, s))
-    best = max(ranked, key=lambda r: r.score)  # max keeps the first of equal scores
+    evidence = gather(q, hits, idf, similarity, about=about, typed=False)
+    if evidence is None:
+        return None
+    overlap = evidence.overlap
+    best = evidence.ranked[0]  # the first of equal scores
     # The factoid answerer's abstention, without the evidence score (fitted on factoids only).
     if too_weak(question, best.coverage, best.sentence.text, hits, idf, floor=0.0):
         return None  # weak evidence: the factoid answerer abstains (or finds better) as before
     if shape == YES_NO:
-        return _yes_no(question, about, best, overlap, _previous(sentences, best.sentence))
+        return _yes_no(question, about, best, overlap, _previous(evidence.sentences, best.sentence))
     text = best.sentence.text
     found = _items(text, overlap) if shape == LIST else (_reason if shape == WHY else _means)(text)
     if shape == WHY and not found and _THEREFORE.search(best.sentence.text):
-        before = _previous(sentences, best.sentence)
+        before = _previous(evidence.sentences, best.sentence)
         if before is not None:
             return _because_before(question, before, best.sentence)
     if not found:
@@ -302,7 +270,7 @@ def _negated(text: str, words: set[str]) -> bool:
 
 
 def _yes_no(
-    question: str, about: str, best: _Scored, overlap: Overlap, before: Sentence | None
+    question: str, about: str, best: Candidate, overlap: Overlap, before: Sentence | None
 ) -> Answer:
     """ "Có." when the best sentence holds AFFIRM of the proposition's weight, "Không." when it
     also negates it and the question does not (or the reverse); else that the documents do not
@@ -369,4 +337,4 @@ def _focus(text: str, overlap: Overlap, about: str) -> tuple[int, int]:
 # ---------------------------------------------------------------------------------------------
 
 
-__all__ = ["HOW", "LIST", "WHY", "YES_NO", "answer_shaped", "shape_of"]
+__all__ = ["UNCLEAR", "answer_shaped"]
