@@ -28,8 +28,8 @@ def rows(path: Path, half: str) -> list[dict]:
     from embeddings import load_embedder
     from eval.squad import article_half, load_squad, write_corpus
     from rag.abstain import features
+    from rag.answer.factoid import ExtractiveAnswerer
     from rag.config import Settings
-    from rag.extractive import ExtractiveAnswerer
     from rag.retrieval import Retriever
     from rag.scoring import idf_from_counts
     from rag.store import Store

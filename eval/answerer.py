@@ -79,11 +79,12 @@ def training_sentences(path: Path) -> list[tuple[str, str, list, tuple[str, ...]
 
 
 def run(args) -> int:
-    from rag.direct import FEATURES, WEIGHTS_FILE, Asked, SpanModel, spans
+    from rag.answer.question import Question
+    from rag.direct import FEATURES, WEIGHTS_FILE, SpanModel, spans
 
     rows, labels, groups = [], [], []
     for question, sentence, typed, answers in training_sentences(args.file):
-        found = spans(Asked.of(question), sentence, typed)
+        found = spans(Question.parse(question), sentence, typed)
         texts = [sentence[s.start : s.end] for s in found]
         f1 = [metrics.token_f1(t, answers) for t in texts]
         best = max(f1, default=0.0)

@@ -136,12 +136,6 @@ class Span:
     features: tuple[float, ...]
 
 
-class Asked:
-    """The name `eval.answerer` reads the question by: `Asked.of(text)` is `Question.parse`."""
-
-    of = staticmethod(Question.parse)
-
-
 def spans(asked: Question, sentence: str, typed: Sequence[tuple[int, int]] = ()) -> list[Span]:
     """Every run of up to SPAN_WORDS words that crosses no clause mark and is not all in the
     question, with its features; `typed` are the rules' typed spans, best first."""
