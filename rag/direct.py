@@ -22,6 +22,7 @@ from pathlib import Path
 
 from rag.answer.question import Question
 from rag.scoring import logistic
+from rag.spans import in_quotes
 from rag.text import canonical, fold
 
 WEIGHTS_FILE = Path(__file__).with_name("span_weights.json")
@@ -307,6 +308,8 @@ def best_span(
         key=lambda r: r[:3],
         reverse=True,
     )
+    if asked.kind == "person":  # a name in a quoted title or slogan did not do what is asked
+        ranked = [r for r in ranked if not in_quotes(sentence, r[3].start, r[3].end)]
     for probability, _, _, best in ranked[: TYPED_TRIES if allowed else 1]:
         if allowed is None or allowed(sentence[best.start : best.end]):
             return best.start, best.end, probability

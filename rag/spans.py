@@ -125,6 +125,23 @@ def date_spans(sentence: str) -> list[tuple[int, int]]:
     ]
 
 
+# A quoted stretch: “…”, «…», "…" (straight quotes paired in order).
+_QUOTED = re.compile(r"“[^”]*”|«[^»]*»|\"[^\"]*\"")
+
+
+def quoted_ranges(text: str) -> list[tuple[int, int]]:
+    """Where `text` quotes something: a document's title, a slogan, a campaign's name."""
+    return [m.span() for m in _QUOTED.finditer(text)]
+
+
+def in_quotes(text: str, start: int, end: int) -> bool:
+    """Whether `text[start:end]` lies inside a quoted stretch of `text`. A name there belongs to
+    the title or slogan quoted ("học tập và làm theo tư tưởng, đạo đức, phong cách …"), not to
+    whoever did what a "who" question asks: on the XQuAD-vi tune half, none of the 76 "who"
+    answers lies inside quotes."""
+    return any(a < start and end < b for a, b in quoted_ranges(text))
+
+
 def person_spans(sentence: str) -> list[tuple[int, int]]:
     """People's names of the sentence: runs of capitalised words without the titles before
     them, starting at a surname when one is there ("Bí thư … Lê Minh Đức" gives "Lê Minh Đức"),

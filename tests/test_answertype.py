@@ -29,7 +29,7 @@ from rag.chunking import chunk_article
 from rag.documents import load_document
 from rag.question import unit_head
 from rag.reader import Read
-from rag.spans import unit_fit
+from rag.spans import in_quotes, quoted_ranges, unit_fit
 from rag.text import fold
 from rag.types import Hit
 
@@ -163,3 +163,26 @@ def test_a_count_answers_only_with_the_unit_it_counts(passages):
     assert unit_fit(sentence, (at, at + len("10 nghìn")), unit, unit_head(question)) == 2
     # "bao nhiêu người tham dự": the unit is the one-syllable word "người".
     assert unit_head("Có bao nhiêu người tham dự hội nghị?") == 1
+
+
+def test_a_name_inside_a_quoted_title_is_not_who_did_it(passages):
+    """The plan's title quotes "… phong cách Hồ Chí Minh …": the name in it issued nothing. Both
+    the reader's span and the span rules gave it as the answer to "ai ban hành" before (with
+    the reader and without); now neither may bold it."""
+    chunk = next(c for c in passages[KINHTEDOTHI] if "Kế hoạch số 51-KH/ĐUK" in c.text)
+    question = "Kế hoạch số 51-KH/ĐUK do ai ban hành?"
+    for reader in (PlantedReader("Hồ Chí Minh"), None):
+        answer = ExtractiveAnswerer(reader=reader).answer(question, [Hit(chunk, 1.0, 1)])
+        # The organ that issued it, shortened: the span rules drop "Ban Thường vụ" as a title.
+        assert answer.short_answer == "Đảng ủy Khối"
+        assert answer.text.startswith(
+            "Đảng ủy Khối [1] — … Ban Thường vụ Đảng ủy Khối ban hành Đề án số 08-ĐA/ĐUK về"
+        )
+
+
+def test_in_quotes():
+    text = "Ban Thường vụ ban hành Kế hoạch về “học tập và làm theo tư tưởng Hồ Chí Minh” năm 2022."
+    at = text.find("Hồ Chí Minh")
+    assert in_quotes(text, at, at + len("Hồ Chí Minh"))
+    assert not in_quotes(text, 0, len("Ban Thường vụ"))
+    assert quoted_ranges('Khẩu hiệu "Kỷ cương" và «Đổi mới»') == [(10, 20), (24, 33)]

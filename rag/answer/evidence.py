@@ -17,7 +17,7 @@ from rag.answer.question import Question
 from rag.question import role_matches
 from rag.scoring import RANK_WEIGHT, Overlap, flat_idf, sentence_score
 from rag.sentences import Sentence, candidate_sentences
-from rag.spans import typed_spans, unit_fit
+from rag.spans import in_quotes, typed_spans, unit_fit
 from rag.types import Hit
 
 Similarity = Callable[[str, list[str]], list[float]]
@@ -76,11 +76,13 @@ def gather(
 
 def _typed(question: Question, kind: str, text: str, idf) -> tuple[Span, ...]:
     """The typed spans of `text` that can answer: a name only where the office asked about
-    stands ('Ai là Bí thư Thành ủy?'), a number only of the unit counted ('bao nhiêu đại
+    stands ('Ai là Bí thư Thành ủy?') and outside quotes, a number only of the unit counted ('bao nhiêu đại
     biểu': a number of something else does not answer it)."""
     if question.role and not role_matches(question.role, text):
         return ()
     spans = typed_spans(kind, text, question, idf)
+    if kind == "person":  # a name in a quoted title or slogan did not do what is asked
+        spans = [sp for sp in spans if not in_quotes(text, *sp)]
     if question.unit:
         spans = [sp for sp in spans if unit_fit(text, sp, question.unit, question.head)]
     return tuple(spans)

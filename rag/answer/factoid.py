@@ -30,6 +30,7 @@ from rag.question import terms
 from rag.reader import Reader, whole_words
 from rag.scoring import RANK_WEIGHT, flat_idf, jaccard
 from rag.sentences import Sentence
+from rag.spans import in_quotes
 from rag.text import canonical, fold
 from rag.types import Answer, Chunk, Citation, Hit
 
@@ -224,6 +225,8 @@ class ExtractiveAnswerer:
                     # Widened into another type, or an organ or a title for "who" while the
                     # rules found a name in the picked sentences: the rules answer.
                     return None
+            if expected == PERSON and in_quotes(s.text, a, b):
+                return None  # a name in a quoted title or slogan: the rules answer
             return s, (a, b, read.probability)
         return None
 
