@@ -18,6 +18,8 @@ import numpy as np
 
 from rag.citations import ABSTAIN_TEXT
 from rag.dates import display_date
+from rag.phrases import Phrases
+from rag.scoring import jaccard
 from rag.sentences import Sentence, document_sentences
 from rag.text import fold, word_tokens
 from rag.types import Answer, Chunk, Citation, Hit
@@ -51,25 +53,69 @@ def idf_vectors(texts: Sequence[str]) -> np.ndarray:
     return rows / np.where(norms > 0, norms, 1)
 
 
-def textrank(similarity: np.ndarray) -> np.ndarray:
-    """PageRank scores of the weighted sentence graph (no self-loops), summing to 1."""
+def textrank(similarity: np.ndarray, prior: np.ndarray | None = None) -> np.ndarray:
+    """PageRank scores of the weighted sentence graph (no self-loops), summing to 1. `prior`
+    weighs where the random surfer jumps (personalised PageRank); uniform by default."""
     n = len(similarity)
+    jump = np.full(n, 1 / n) if prior is None else prior / prior.sum()
     weights = similarity * (1 - np.eye(n))
     out = weights.sum(axis=1, keepdims=True)
     transition = np.where(out > 0, weights / np.where(out > 0, out, 1), 1 / n)
     scores = np.full(n, 1 / n)
     for _ in range(100):
-        updated = (1 - DAMPING) / n + DAMPING * transition.T @ scores
+        updated = (1 - DAMPING) * jump + DAMPING * transition.T @ scores
         if np.abs(updated - scores).sum() < 1e-9:
             return updated
         scores = updated
     return scores
 
 
+# A sentence that opens with one of these leans on the one before it ("Đó là quyết tâm …",
+# "Bên cạnh đó, …"): a summary line must stand on its own.
+_LEANING = Phrases(
+    r"^\W*(?:chính )?(?:bên cạnh đó|đồng thời|cùng với đó|ngoài ra|trong đó|theo đó|qua đó|"
+    r"từ đó|nhờ đó|do đó|vì vậy|vì thế|bởi vậy|tuy nhiên|song(?=\s*,)|mặt khác|hơn nữa|thêm vào đó|"
+    r"như vậy|đó là|điều này|việc này|cụ thể)(?!\w)"
+)
+# Near-repeats (shared words, Jaccard) inside one article are a photo's caption and its alt text.
+REPEAT_JACCARD = 0.6
+
+
+def _stands_alone(sentence: Sentence, others: Sequence[Sentence]) -> bool:
+    """A statement fit for a summary: it does not lean on the sentence before it, is not cut
+    off ("…" or "..." at its end: the article's own ellipsis) and is not a caption repeated
+    elsewhere in the article (news pages print a photo's caption twice or thrice)."""
+    text = sentence.text.strip()
+    if _LEANING.search(text) or text.endswith(("...", "…")) or _caption(sentence):
+        return False
+    words = set(_terms(text))
+    return not any(
+        o is not sentence and jaccard(words, set(_terms(o.text))) >= REPEAT_JACCARD for o in others
+    )
+
+
+# A paragraph of one short sentence, not the article's first, is a photo's caption: a news
+# article's body paragraphs are longer or hold several sentences.
+CAPTION_WORDS = 30
+
+
+def _caption(sentence: Sentence) -> bool:
+    chunk = sentence.chunk
+    if chunk is None or len(sentence.text.split()) >= CAPTION_WORDS:
+        return False
+    at, end = sentence.start - chunk.start, sentence.end - chunk.start
+    before, after = chunk.text[:at], chunk.text[end:]
+    alone = before.rstrip(" \t").endswith("\n") and after.lstrip(" \t")[:1] in ("", "\n")
+    return alone and (bool(before.strip()) or chunk.index > 0)
+
+
 def central_sentences(sentences: Sequence[Sentence], k: int | None = None) -> list[Sentence]:
     """The k most central sentences that do not repeat each other, in article order.
 
-    k defaults to one per ten statements, kept within 3-5."""
+    k defaults to one per ten statements, kept within 3-5. Statements that stand alone
+    (`_stands_alone`) are preferred while there are k of them. Centrality is TextRank whose
+    random jumps favour the article's opening sentences (PositionRank's position prior: a
+    news article puts what matters first)."""
     statements = [s for s in sentences if len(s.text.split()) >= MIN_WORDS] or list(sentences)
     if not statements:
         return []
@@ -78,12 +124,17 @@ def central_sentences(sentences: Sequence[Sentence], k: int | None = None) -> li
     pool = [s for s in statements if len(s.text.split()) <= MAX_WORDS]
     if len(pool) < k:
         pool = statements
+    # A sentence said twice word for word is one statement: its first place counts.
+    pool = list({" ".join(s.text.split()): s for s in reversed(pool)}.values())[::-1]
+    if len(pool) <= MAX_POOL:
+        alone = [s for s in pool if _stands_alone(s, statements)]
+        pool = alone if len(alone) >= k else pool
     if len(pool) > MAX_POOL:  # a book, not an article: every part still gets its say
         step = len(pool) / MAX_POOL
         pool = [pool[int(i * step)] for i in range(MAX_POOL)]
     vectors = idf_vectors([s.text for s in pool])
     similarity = np.clip(vectors @ vectors.T, 0, 1)
-    centrality = textrank(similarity)
+    centrality = textrank(similarity, 1 / np.arange(1, len(pool) + 1))
     centrality = centrality / centrality.max()
     picked: list[int] = []
     while len(picked) < min(k, len(pool)):
