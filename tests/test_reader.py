@@ -397,6 +397,7 @@ def test_train_reader_keeps_the_epoch_best_on_the_dev_fold_and_reuses_its_cache(
     cache = tmp_path / "cache"
     args = ["train-reader", str(source), "--epochs", "4", "--dev", "2", "--dev-fold", "1"]
     args += ["--first", "11", "--rank", "2", "--lr", "0", "--cache", str(cache)]
+    args += ["--synthetic", "0", "--no-features", "--dropout", "0"]  # not the shipped defaults
     assert main([*args, "--out", str(tmp_path / "a.npz")]) == 0
     printed = capsys.readouterr().out
     # lr 0: nothing learns, so the dev F1 never rises after epoch 1: training stops after
