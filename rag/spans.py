@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from rag.question import QUESTION_WORDS, terms
 from rag.scoring import flat_idf
-from rag.text import canonical, fold
+from rag.text import canonical, fold, has_diacritics
 
 if TYPE_CHECKING:
     from rag.answer.question import Question
@@ -50,7 +50,22 @@ _DAY = re.compile(r"(?<![\d/-])\d{1,2}[/-]\d{1,2}(?![\d])|ngày\s+\d", re.IGNORE
 _CONDITION = re.compile(r"(?<!\w)(?:khi|lúc|trong khi|sau khi|trước khi)\s+[^,;:.()]{3,120}", re.I)
 _YEAR = re.compile(r"(?:1[5-9]|20)\d{2}")
 _YEAR_RANGE = re.compile(r"(?<!\d)(?:1[5-9]|20)\d{2}\s*[-–]\s*(?:1[5-9]|20)\d{2}(?!\d)")
-_NAME = re.compile(rf"(?<!\w)[{_UPPER}][\w'’]*(?:[ \-][{_UPPER}][\w'’]*)+")
+# A capitalised word, or an initial ("E." of "William E. Simon").
+_CAP = rf"[{_UPPER}](?:\.(?=[ \-][{_UPPER}])|[\w'’]*)"
+# Lowercase particles inside foreign names ("Muhammad ibn Zakarīya Rāzi", "Louis-Joseph de
+# Montcalm", "Ludwig van Beethoven", "Abu al-Qasim al-Zahrawi"): only between capitals. Those
+# that a Vietnamese syllable typed without marks also spells ("la" là, "de" để, "van" văn) only
+# in text that has its marks.
+_PARTICLE = r"(?:ibn|bin|bint|al|el|ad|ar|as|az|bar|del|della|der|des|dos|das|von|zu|ter"
+_VIETNAMESE_TOO = r"|la|le|de|di|da|du|van|ben|ten"
+_NAME = re.compile(rf"(?<!\w){_CAP}(?:(?:[ \-]{_PARTICLE}{_VIETNAMESE_TOO}))*[ \-]{_CAP})+")
+_FOLDED_NAME = re.compile(rf"(?<!\w){_CAP}(?:(?:[ \-]{_PARTICLE}))*[ \-]{_CAP})+")
+
+
+def _names(text: str):
+    return (_NAME if has_diacritics(text) else _FOLDED_NAME).finditer(text)
+
+
 _PLACE = re.compile(
     rf"(?:tại|ở|trên địa bàn|tỉnh|thành phố|huyện|xã|quận)\s+"
     rf"([{_UPPER}][\w]*(?:\s[{_UPPER}][\w]*)*)"
@@ -147,7 +162,7 @@ def person_spans(sentence: str) -> list[tuple[int, int]]:
     them, starting at a surname when one is there ("Bí thư … Lê Minh Đức" gives "Lê Minh Đức"),
     holding no word of an organ and not a place."""
     found = []
-    for m in _NAME.finditer(sentence):
+    for m in _names(sentence):
         words = m.group().split()
         # Trim leading titles ("Bí thư Đảng uỷ ... Lê Minh Đức" gives "Lê Minh Đức").
         while words and canonical(words[0]) in _TITLE_WORDS:
@@ -182,7 +197,7 @@ def proper_runs(text: str) -> list[tuple[int, int]]:
     without diacritics). A single capital is no name: one opens every sentence, and an organ's
     name capitalises only its first syllables ("Thành ủy")."""
     found = []
-    for m in _NAME.finditer(text):
+    for m in _names(text):
         words = m.group().split()
         lead = int(not text[: m.start()].strip() and fold(canonical(words[0])) in _FOLDED_OPENERS)
         while lead < len(words) and fold(canonical(words[lead])) in _FOLDED_TITLE_WORDS:

@@ -4,9 +4,11 @@ condition, and what the question itself says."""
 
 from __future__ import annotations
 
+import pytest
+
 from rag.answer.factoid import ExtractiveAnswerer
 from rag.question import asked_unit
-from rag.spans import typed_spans, unit_fit
+from rag.spans import person_spans, proper_runs, typed_spans, unit_fit
 from rag.text import fold
 from rag.types import Chunk, Hit
 
@@ -139,3 +141,29 @@ def test_when_without_a_grain_prefers_the_day_of_the_event():
         ]
     year = "Hội nghị sơ kết diễn ra năm nào?"
     assert [sentence[a:b] for a, b in typed_spans("date", sentence, year)][0] == "năm 2023"
+
+
+@pytest.mark.parametrize(
+    ("sentence", "names"),
+    [
+        # An initial's period is not a name's end (the answer was "William E").
+        ("Người quản lý đầu tiên là William E. Simon, nhậm chức năm 1973.", ["William E. Simon"]),
+        # Particles inside foreign names (the answer was "Zakarīya Rāzi").
+        ("Muhammad ibn Zakarīya Rāzi là người có ảnh hưởng.", ["Muhammad ibn Zakarīya Rāzi"]),
+        ("Louis-Joseph de Montcalm chỉ huy quân Pháp.", ["Louis-Joseph de Montcalm"]),
+        ("Abu al-Qasim al-Zahrawi viết Liber servitoris.", ["Abu al-Qasim al-Zahrawi"]),
+        # A Vietnamese name, and a sentence-final capital with its period, are as before.
+        ("Đồng chí Vũ Hữu Thi, Bí thư Đảng ủy Khối cho biết.", ["Vũ Hữu Thi"]),
+        ("Ông gặp Lê Văn A.", ["Lê Văn A"]),
+    ],
+)
+def test_names_with_initials_and_particles(sentence, names):
+    assert [sentence[a:b] for a, b in person_spans(sentence)] == names
+
+
+def test_without_marks_a_vietnamese_syllable_is_no_particle():
+    """Typed without diacritics, "la" is "là": "Ai la Bi thu" holds no name."""
+    text = "Ai la Bi thu Thanh uy Ha Noi?"
+    assert [text[a:b] for a, b in proper_runs(text)] == ["Ha Noi"]
+    marked = "Tác phẩm của Leonardo da Vinci."
+    assert [marked[a:b] for a, b in proper_runs(marked)] == ["Leonardo da Vinci"]
