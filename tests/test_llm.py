@@ -332,7 +332,7 @@ def test_a_how_answer_streams_after_the_draft_and_is_verified(retriever):
     assert request["messages"][0] == {"role": "system", "content": ANSWER_SYSTEM}
     # The prompt asks for the extractive answer's shape: a bold direct answer first, then
     # at most two cited sentences.
-    assert "Dòng đầu tiên là câu trả lời trực tiếp, thật ngắn và in đậm" in ANSWER_SYSTEM
+    assert "Dòng đầu tiên là câu trả lời trực tiếp, thật ngắn, chép từ đoạn và in đậm" in ANSWER_SYSTEM
     assert "nhiều nhất một hoặc hai câu dẫn chứng ngắn" in ANSWER_SYSTEM
     assert request["messages"][1]["content"].endswith(
         "Trả lời (dòng đầu là câu trả lời in đậm; ghi [số đoạn] sau mỗi ý):"
