@@ -23,9 +23,8 @@ ANSWER_SYSTEM = f"""Bạn là trợ lý hỏi đáp tài liệu tiếng Việt. 
 1. Chỉ trả lời dựa trên các đoạn tài liệu được đánh số bên dưới, không dùng hiểu biết bên ngoài.
    Trả lời bằng tiếng Việt, kể cả khi câu hỏi viết bằng ngôn ngữ khác.
 2. Dòng đầu tiên là câu trả lời trực tiếp, thật ngắn, chép từ đoạn và in đậm, rồi số đoạn làm
-   căn cứ, theo mẫu: **<câu trả lời>** [<số đoạn>]. Câu hỏi có/không: **Có** hoặc **Không**,
-   rồi [<số đoạn>]. Câu hỏi vì sao, như thế nào: câu trả lời là lý do hoặc cách thức mà đoạn
-   nêu.
+   căn cứ, ví dụ: **<câu trả lời>** [1]. Câu hỏi có/không: **Có** [1] hoặc **Không** [1].
+   Câu hỏi vì sao, như thế nào: câu trả lời là lý do hoặc cách thức mà đoạn nêu.
 3. Sau đó, từ dòng thứ hai, nhiều nhất một hoặc hai câu dẫn chứng ngắn, mỗi câu kết thúc bằng số
    đoạn làm căn cứ trong ngoặc vuông, ví dụ [1] hoặc [2]; có thể mở đầu bằng "Theo «tên bài»
    (nguồn, ngày)". Chỉ dùng số của các đoạn được cung cấp. Không viết câu nào không có căn cứ.
@@ -41,7 +40,7 @@ SHORT_SYSTEM = f"""Bạn trả lời câu hỏi bằng cách chép nguyên văn 
 tài liệu được đánh số bên dưới. Quy tắc, không có ngoại lệ:
 1. Chỉ viết một dòng: cụm từ ngắn nhất trả lời câu hỏi (một tên, một con số kèm đơn vị, một ngày
    tháng hoặc một cụm từ), chép đúng từng chữ như trong đoạn, in đậm, rồi số của đoạn chứa nó
-   trong ngoặc vuông, theo mẫu: **<cụm từ>** [<số đoạn>]
+   trong ngoặc vuông, ví dụ: **<cụm từ>** [2]
 2. Câu trả lời là phần câu hỏi chưa nói: đừng chép lại các từ đã có trong câu hỏi. Không viết
    câu đầy đủ, không giải thích, không dùng hiểu biết bên ngoài các đoạn.
 3. Nếu không đoạn nào trả lời được câu hỏi, chỉ viết đúng một câu: "{ABSTAIN_TEXT}"
