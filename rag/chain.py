@@ -36,15 +36,14 @@ from rag.answer.shaped import answer_shaped
 from rag.citations import abstention, passage_match, short_reply, verify_citations
 from rag.config import Settings
 from rag.errors import one_line
-from rag.followup import resolve_reference
+from rag.followup import rewrite_follow_up
 from rag.prompts import answer_messages, condense_messages, short_messages
 from rag.question import terms
 from rag.reader import reader_for
 from rag.retrieval import Retriever, check_query
 from rag.router import Router
 from rag.scoring import idf_from_counts
-from rag.spans import typed_spans
-from rag.text import canonical, split_sentences
+from rag.text import split_sentences
 from rag.types import Answer, Citation, Filters, Hit
 
 log = logging.getLogger(__name__)
@@ -189,84 +188,6 @@ def _one_line_error(exc: BaseException, secrets: Iterable[str] = ()) -> str:
     """The error's first line, redacted before it is cut (a cut must not leave half a key)."""
     text = redact(str(exc), secrets).strip().splitlines()
     return f"{type(exc).__name__}: {text[0] if text else ''}"[:300]
-
-
-# ---------------------------------------------------------------------------------------------
-# Follow-up questions without an LLM
-
-_REFERS = re.compile(
-    r"\b(ông ấy|bà ấy|anh ấy|chị ấy|người này|người đó|ông ta|bà ta|đồng chí này|đồng chí đó|"
-    r"người ấy|vị này)\b"
-)
-_REFERS_TIME = re.compile(r"\b(năm đó|năm ấy|khi đó|lúc đó|thời điểm đó|năm này)\b")
-_CONTINUE = re.compile(
-    r"^(?:thế |vậy |còn )*còn\s+(.+?)\s*(?:thì sao|thế nào|ra sao|thì thế nào)"
-    r"?\s*[?.!]*$"
-)
-_YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
-
-
-def rewrite_follow_up(question: str, history: History) -> str:
-    """Carry the previous question's subject into a short or referring follow-up."""
-    if not history:
-        return question
-    # "Ông ấy", "hội nghị đó" (with or without diacritics): what it refers to (rag.followup).
-    resolved = resolve_reference(question, history)
-    if resolved:
-        return resolved
-    prev_q, prev_a = history[-1]
-    lowered = canonical(question)  # same length as `question`, so offsets carry over
-    m = _CONTINUE.match(lowered)
-    if m:
-        new = question[m.start(1) : m.end(1)]
-        years = _YEAR.findall(new)
-        if years and _YEAR.search(prev_q):
-            return _YEAR.sub(years[0], prev_q, count=1)
-        return _swap_subject(prev_q, new)
-    m = _REFERS.search(lowered)
-    if m:
-        person = _previous_person(prev_q, prev_a)
-        if person:
-            return question[: m.start()] + person + question[m.end() :]
-    m = _REFERS_TIME.search(lowered)
-    if m:
-        years = _YEAR.findall(prev_a) or _YEAR.findall(prev_q)
-        if years:
-            return question[: m.start()] + f"năm {years[0]}" + question[m.end() :]
-    if len(question.split()) <= 4:
-        # Only the previous topic comes along, not what it asked ("... vào ngày nào").
-        topic = " ".join(_ASK_PHRASE.sub(" ", prev_q).split()).strip(" ,?")
-        return f"{question.rstrip(' ?')} ({topic})?"
-    return question
-
-
-_ASK_PHRASE = re.compile(
-    r"(?<!\w)(?:vào\s+)?(?:khi nào|bao giờ|lúc nào|ngày nào|năm nào|tháng nào|bao nhiêu|mấy|"
-    r"là ai|ai|là gì|gì|ở đâu|đâu)(?!\w)",
-    re.IGNORECASE,
-)
-
-
-def _swap_subject(prev_q: str, subject: str) -> str:
-    """'Còn kim ngạch nhập khẩu thì sao?' after '... công nghiệp của Khối tăng bao nhiêu?' asks
-    'kim ngạch nhập khẩu tăng bao nhiêu?': the new subject with the old predicate, which starts
-    at the word before the question phrase."""
-    m = _ASK_PHRASE.search(prev_q)
-    words_before = prev_q[: m.start()].split() if m else []
-    if not words_before:
-        return f"{prev_q.rstrip(' ?')} {subject}?"
-    verb_at = prev_q.rfind(words_before[-1], 0, m.start())
-    tail = prev_q[verb_at:]
-    return f"{subject} {tail[0].lower()}{tail[1:]}"
-
-
-def _previous_person(prev_q: str, prev_a: str) -> str | None:
-    for text, against in ((prev_a, prev_q), (prev_q, "")):
-        spans = typed_spans("person", text, against)
-        if spans:
-            s, e = spans[0]
-            return text[s:e]
-    return None
 
 
 def _copied(question: str, hit: Hit, found: tuple[int, int]) -> Answer:
@@ -559,4 +480,4 @@ class Chain:
         return cosine_similarity(loaded.embedder, self._sentence_vectors)
 
 
-__all__ = ["Chain", "Delta", "Draft", "Reset", "make_llm", "redact", "rewrite_follow_up"]
+__all__ = ["Chain", "Delta", "Draft", "Reset", "make_llm", "redact"]

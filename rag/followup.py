@@ -159,4 +159,59 @@ def _phrase(text: str, head: list[str]) -> str | None:
     return phrase if len(phrase.split()) > len(head) else None
 
 
-__all__ = ["resolve_reference"]
+# --- what is carried over when nothing is referred to by name ---------------------------------
+
+_TIME = Phrases(rf"{W}(?:năm đó|năm ấy|khi đó|lúc đó|thời điểm đó|năm này){E}")
+_YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
+# What a question asks with: left out when only its topic is carried over.
+_ASK_PHRASE = Phrases(
+    rf"{W}(?:vào\s+)?(?:khi nào|bao giờ|lúc nào|ngày nào|năm nào|tháng nào|bao nhiêu|mấy"
+    rf"|là ai|ai|là gì|gì|ở đâu|đâu){E}"
+)
+
+
+def rewrite_follow_up(question: str, history: Sequence[tuple[str, str]]) -> str:
+    """The question a follow-up asks, standing alone, for retrieval and the answerers: a
+    person or "<noun> đó" it refers to put in (`resolve_reference`); "Còn X thì sao?" asked of
+    X as the previous question asked ("… tăng bao nhiêu?"), or of the year X; "năm đó" as the
+    previous answer's (else question's) year; a question of four words or fewer with the
+    previous question's topic in brackets. Otherwise the question as typed."""
+    if not history:
+        return question
+    resolved = resolve_reference(question, history)
+    if resolved:
+        return resolved
+    prev_q, prev_a = history[-1]
+    m = _CONTINUE.search(question)
+    if m:
+        new = nfc(question)[m.start("x") : m.end("x")].strip()
+        years = _YEAR.findall(new)
+        if years and _YEAR.search(prev_q):
+            return _YEAR.sub(years[0], prev_q, count=1)
+        return _swap_subject(prev_q, new)
+    m = _TIME.search(question)
+    if m:
+        years = _YEAR.findall(prev_a) or _YEAR.findall(prev_q)
+        if years:
+            return nfc(question)[: m.start()] + f"năm {years[0]}" + nfc(question)[m.end() :]
+    if len(question.split()) <= 4:
+        # Only the previous topic comes along, not what it asked ("... vào ngày nào").
+        topic = " ".join(_ASK_PHRASE.sub(prev_q).split()).strip(" ,?")
+        return f"{question.rstrip(' ?')} ({topic})?"
+    return question
+
+
+def _swap_subject(prev_q: str, subject: str) -> str:
+    """'Còn kim ngạch nhập khẩu thì sao?' after '... công nghiệp của Khối tăng bao nhiêu?' asks
+    'kim ngạch nhập khẩu tăng bao nhiêu?': the new subject with the old predicate, which starts
+    at the word before the question phrase."""
+    m = _ASK_PHRASE.search(prev_q)
+    words_before = prev_q[: m.start()].split() if m else []
+    if not words_before:
+        return f"{prev_q.rstrip(' ?')} {subject}?"
+    verb_at = prev_q.rfind(words_before[-1], 0, m.start())
+    tail = prev_q[verb_at:]
+    return f"{subject} {tail[0].lower()}{tail[1:]}"
+
+
+__all__ = ["resolve_reference", "rewrite_follow_up"]
