@@ -31,8 +31,9 @@ from rag.answer.factoid import (
     excerpt,
     support,
 )
-from rag.answer.question import shape_of
+from rag.answer.question import Question, shape_of
 from rag.answer.shaped import answer_shaped
+from rag.answertype import NONE, agreement
 from rag.citations import abstention, passage_match, short_reply, verify_citations
 from rag.config import Settings
 from rag.errors import one_line
@@ -65,6 +66,9 @@ LLM_ECHO = (
 LLM_UNSUPPORTED = (
     "Các đoạn mô hình ngôn ngữ trích dẫn không xác nhận câu trả lời của nó; "
     "đây là câu trả lời trích xuất."
+)
+LLM_WRONG_TYPE = (
+    "Câu trả lời của mô hình ngôn ngữ không thuộc loại câu hỏi hỏi; đây là câu trả lời trích xuất."
 )
 LLM_NOT_FOUND = (
     "Mô hình ngôn ngữ không tìm thấy câu trả lời trong các đoạn; đây là câu trả lời trích xuất."
@@ -392,6 +396,9 @@ class Chain:
         # Small models often copy the words around the answer that the question repeats.
         if not set(terms(reply.phrase, folded=False)) - set(terms(question, folded=False)):
             raise Unchecked(LLM_ECHO, f"{one_line(reply.phrase)[:80]!r} chỉ có từ của câu hỏi")
+        # As for the extractive answer: a phrase of another type than asked is never bolded.
+        if agreement(Question.parse(question).expected, reply.phrase) == NONE:
+            raise Unchecked(LLM_WRONG_TYPE, f"{one_line(reply.phrase)[:80]!r} không đúng loại")
         for n in reply.markers:
             if not 1 <= n <= len(hits):
                 continue

@@ -30,6 +30,7 @@ from rag.chain import (
     LLM_PENDING,
     LLM_UNREACHABLE,
     LLM_UNSUPPORTED,
+    LLM_WRONG_TYPE,
     SHORT_MAX_TOKENS,
     Delta,
     Draft,
@@ -266,6 +267,8 @@ def test_a_short_answer_found_in_its_passage_replaces_the_draft(retriever):
         (ABSTAIN_TEXT, LLM_NOT_FOUND),
         # In its passage, but only the question's own words, as a small model copied it.
         ("**Trưởng Ban chỉ đạo Chương trình số 06-Ctr/ĐUK** [gold]", LLM_ECHO),
+        # A date for "who": never bolded, whatever its passage says, as for the extractive one.
+        ("**17/2** [gold]", LLM_WRONG_TYPE),
     ],
 )
 def test_a_short_answer_its_passage_does_not_hold_gives_the_extractive_one(
@@ -332,7 +335,9 @@ def test_a_how_answer_streams_after_the_draft_and_is_verified(retriever):
     assert request["messages"][0] == {"role": "system", "content": ANSWER_SYSTEM}
     # The prompt asks for the extractive answer's shape: a bold direct answer first, then
     # at most two cited sentences.
-    assert "Dòng đầu tiên là câu trả lời trực tiếp, thật ngắn, chép từ đoạn và in đậm" in ANSWER_SYSTEM
+    assert (
+        "Dòng đầu tiên là câu trả lời trực tiếp, thật ngắn, chép từ đoạn và in đậm" in ANSWER_SYSTEM
+    )
     assert "nhiều nhất một hoặc hai câu dẫn chứng ngắn" in ANSWER_SYSTEM
     assert request["messages"][1]["content"].endswith(
         "Trả lời (dòng đầu là câu trả lời in đậm; ghi [số đoạn] sau mỗi ý):"
