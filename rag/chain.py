@@ -31,7 +31,7 @@ from rag.answer.factoid import (
     excerpt,
     support,
 )
-from rag.answer.question import Question, shape_of
+from rag.answer.question import YES_NO, Question, shape_of
 from rag.answer.shaped import answer_shaped
 from rag.answertype import NONE, agreement
 from rag.citations import abstention, passage_match, short_reply, verify_citations
@@ -362,6 +362,16 @@ class Chain:
             # cites supports anywhere (a small model copying the prompt's examples) is not.
             if checked.unsupported and not any(c.supported for c in checked.citations):
                 raise Unchecked(LLM_UNSUPPORTED, f"{len(checked.unsupported)} câu không có căn cứ")
+            # Its bold direct answer is copied from a passage it cites, as a factoid's must be
+            # (the 1.5B model bolded the prompt's placeholder once); "Có"/"Không" is judged by
+            # the sentences after it.
+            short = checked.short_answer
+            if (
+                short
+                and shape_of(question) != YES_NO
+                and not any(passage_match(short, c.passage) for c in checked.citations)
+            ):
+                raise Unchecked(LLM_NOT_IN_PASSAGE, f"{one_line(short)[:80]!r} không có trong đoạn")
             return checked
         except Exception as exc:  # any LLM failure falls back to the extractive answer
             log.warning("LLM (%s): %s", self.settings.llm_endpoint, self._error_line(exc))
