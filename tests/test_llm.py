@@ -705,11 +705,14 @@ def test_a_real_reply_without_its_citation_gives_the_extractive_answer(retriever
 
 @pytest.mark.slow
 def test_a_real_model_slower_than_the_timeout_gives_the_extractive_answer(retriever):
-    assistant = real_assistant(retriever, local_server(), timeout="1")
+    assistant = real_assistant(retriever, local_server(), timeout="0.2")
     started = time.monotonic()
     answer = assistant.ask(HOW_MANY)
-    # Reading three passages takes the model well over a second on this hardware.
-    assert (answer.mode, answer.notice, answer.span) == ("extractive", LLM_UNREACHABLE, "594")
+    # A fifth of a second is too short for the model, even when the server has the prompt's
+    # passages cached from an earlier test (with 1 s, it once replied in time): the client's
+    # read times out (unreachable), or the reply runs past the whole-reply deadline.
+    assert (answer.mode, answer.span) == ("extractive", "594")
+    assert answer.notice in (LLM_UNREACHABLE, LLM_INCOMPLETE)
     assert time.monotonic() - started < 30
 
 
