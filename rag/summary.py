@@ -13,6 +13,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Sequence
+from functools import lru_cache
 
 import numpy as np
 
@@ -88,10 +89,16 @@ def _stands_alone(sentence: Sentence, others: Sequence[Sentence]) -> bool:
     text = sentence.text.strip()
     if _LEANING.search(text) or text.endswith(("...", "…")) or _caption(sentence):
         return False
-    words = set(_terms(text))
+    words = _bag(text)
     return not any(
-        o is not sentence and jaccard(words, set(_terms(o.text))) >= REPEAT_JACCARD for o in others
+        o is not sentence and jaccard(words, _bag(o.text)) >= REPEAT_JACCARD for o in others
     )
+
+
+@lru_cache(maxsize=8192)
+def _bag(text: str) -> frozenset[str]:
+    """A sentence's words, once: each is compared with every other statement of its article."""
+    return frozenset(_terms(text))
 
 
 # A paragraph of one short sentence, not the article's first, is a photo's caption: a news
@@ -109,6 +116,18 @@ def _caption(sentence: Sentence) -> bool:
     return alone and (bool(before.strip()) or chunk.index > 0)
 
 
+def _once(sentences: Sequence[Sentence]) -> list[Sentence]:
+    """A sentence said twice word for word is one statement: its first place counts."""
+    seen: set[str] = set()
+    out = []
+    for s in sentences:
+        key = " ".join(s.text.split())
+        if key not in seen:
+            seen.add(key)
+            out.append(s)
+    return out
+
+
 def central_sentences(sentences: Sequence[Sentence], k: int | None = None) -> list[Sentence]:
     """The k most central sentences that do not repeat each other, in article order.
 
@@ -124,8 +143,7 @@ def central_sentences(sentences: Sequence[Sentence], k: int | None = None) -> li
     pool = [s for s in statements if len(s.text.split()) <= MAX_WORDS]
     if len(pool) < k:
         pool = statements
-    # A sentence said twice word for word is one statement: its first place counts.
-    pool = list({" ".join(s.text.split()): s for s in reversed(pool)}.values())[::-1]
+    pool = _once(pool)
     if len(pool) <= MAX_POOL:
         alone = [s for s in pool if _stands_alone(s, statements)]
         pool = alone if len(alone) >= k else pool

@@ -15,6 +15,7 @@ from rag.summary import (
     MAX_WORDS,
     MIN_WORDS,
     _caption,
+    _once,
     _stands_alone,
     central_sentences,
     compare,
@@ -256,3 +257,9 @@ def test_a_short_paragraph_of_one_sentence_is_a_caption(passages):
         "Trong những tháng đầu năm 2021, Đảng bộ ",
         "Cấp ủy, tổ chức đảng trong các cơ quan, ",
     ]
+
+
+def test_a_sentence_said_twice_keeps_its_first_place():
+    said = ["Câu một nói về hội nghị.", "Câu hai nói về đảng viên.", "Câu một  nói về hội nghị."]
+    sentences = [Sentence(None, i, i + 1, t) for i, t in enumerate(said)]
+    assert [s.start for s in _once(sentences)] == [0, 1]
