@@ -360,36 +360,32 @@ def test_llm_failure_falls_back_to_extractive_with_a_notice(retriever, reply, ca
     assert "Traceback" not in caplog.text
 
 
-def test_a_streamed_answer_whose_bold_line_its_passage_does_not_say_gives_the_extractive_one(
-    retriever,
-):
-    # What the 1.5B model wrote for a why-question of the held-out run: the prompt's placeholder
-    # in bold, then a sentence its passage supports. The placeholder was shown before.
-    reply = (
-        "**<câu trả lời>** Việc phát triển đảng viên mới không nên áp tiêu chí về số lượng mà "
-        "cần có chọn lọc, đảm bảo về chất lượng [1]."
-    )
+@pytest.mark.parametrize(
+    ("reply", "notice"),
+    [
+        # What the 1.5B model wrote for a "how" question: the answer prompt's own examples.
+        (
+            "**Nguyễn Văn An** [1] hoặc **120 người** [2] hoặc **ngày 5/6/2023** [1]. "
+            "Câu hỏi có/không: **Có** [1].",
+            LLM_UNSUPPORTED,
+        ),
+        # What it wrote for a why-question of the held-out run: the prompt's placeholder in
+        # bold, then a sentence its passage supports. The placeholder was shown before.
+        (
+            "**<câu trả lời>** Việc phát triển đảng viên mới không nên áp tiêu chí về số lượng "
+            "mà cần có chọn lọc, đảm bảo về chất lượng [1].",
+            LLM_NOT_IN_PASSAGE,
+        ),
+    ],
+    ids=["no-cited-passage-supports-it", "bold-line-not-in-its-passage"],
+)
+def test_an_unchecked_streamed_answer_gives_the_extractive_one(retriever, reply, notice):
     with StubLLM() as stub:
         stub.queue(reply)
         events = list(llm_assistant(retriever, stub).stream(HOW))
     draft, answer = events[0], events[-1]
-    assert Reset(LLM_NOT_IN_PASSAGE) in events  # the streamed text is taken back
-    assert (answer.mode, answer.notice) == ("extractive", LLM_NOT_IN_PASSAGE)
-    assert answer.text == draft.answer.text
-
-
-def test_a_streamed_answer_no_cited_passage_supports_gives_the_extractive_one(retriever):
-    # What the 1.5B model wrote for a "how" question: the answer prompt's own examples.
-    reply = (
-        "**Nguyễn Văn An** [1] hoặc **120 người** [2] hoặc **ngày 5/6/2023** [1]. "
-        "Câu hỏi có/không: **Có** [1]."
-    )
-    with StubLLM() as stub:
-        stub.queue(reply)
-        events = list(llm_assistant(retriever, stub).stream(HOW))
-    draft, answer = events[0], events[-1]
-    assert Reset(LLM_UNSUPPORTED) in events  # the streamed text is taken back
-    assert (answer.mode, answer.notice) == ("extractive", LLM_UNSUPPORTED)
+    assert Reset(notice) in events  # the streamed text is taken back
+    assert (answer.mode, answer.notice) == ("extractive", notice)
     assert answer.text == draft.answer.text
 
 
